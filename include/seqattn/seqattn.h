@@ -1,0 +1,356 @@
+/*
+ * seqattn.h — the public, versioned C API of seqattn.
+ *
+ * seqattn builds sequence models with attention (GRU, attention pooling, dense
+ * layers, losses, ...) as graphs of composable nodes, then trains and runs them
+ * on the CPU over CBLAS, forward and backward.
+ *
+ * Conventions that hold for every function below:
+ *  - Tensors are float32, row-major, batch-first: every value is [B, T, F].
+ *    A per-sequence vector is [B, 1, F]. Attention weights are [B, heads, Tq, Tk].
+ *    F is fixed when the graph is built; B and T are chosen per call.
+ *  - Every call that can fail returns sa_status (SA_OK == 0). Nothing in the
+ *    library aborts, exits or prints. sa_last_error() gives a message for the
+ *    last failure in this thread; sa_model_errmsg()/sa_graph_errmsg() give the
+ *    last failure recorded on that handle.
+ *  - Ownership is written on every pointer: "borrowed" (the library reads it
+ *    during the call only), "copied" (the library keeps its own copy), or
+ *    "owned by the model" (valid until the model is destroyed).
+ *  - Destroy functions accept NULL.
+ *  - Option structs start with struct_size and have *_default() initialisers
+ *    so fields can be appended without breaking the ABI.
+ *
+ * The header compiles as C99 and as C++.
+ */
+#ifndef SEQATTN_H
+#define SEQATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(SA_BUILDING_LIBRARY)
+#    define SA_API __declspec(dllexport)
+#  else
+#    define SA_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define SA_API __attribute__((visibility("default")))
+#else
+#  define SA_API
+#endif
+
+/* ------------------------------------------------------------------ version */
+
+#define SA_VERSION_MAJOR 0
+#define SA_VERSION_MINOR 1
+#define SA_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH, comparable with sa_version_number(). */
+#define SA_VERSION_NUMBER (SA_VERSION_MAJOR * 10000 + SA_VERSION_MINOR * 100 + SA_VERSION_PATCH)
+
+/** @return the version number of the library loaded at run time. */
+SA_API unsigned sa_version_number(void);
+/** @return the version as "MAJOR.MINOR.PATCH"; a static string, never NULL. */
+SA_API const char *sa_version_string(void);
+
+/* ------------------------------------------------------------------- status */
+
+/** Status codes. The numeric values are frozen: new codes are only appended. */
+typedef enum sa_status {
+    SA_OK = 0,
+    SA_ERR_INVALID_ARG = 1,  /**< NULL pointer, bad enum, negative size, bad name */
+    SA_ERR_BAD_NODE = 2,     /**< node id not in the graph, or of the wrong kind */
+    SA_ERR_SHAPE = 3,        /**< shapes or sizes do not agree */
+    SA_ERR_OVERFLOW = 4,     /**< a size computation would overflow */
+    SA_ERR_NO_MEMORY = 5,    /**< an allocation failed */
+    SA_ERR_STATE = 6,        /**< call out of order (e.g. backward before forward) */
+    SA_ERR_NOT_FOUND = 7,    /**< no parameter / input of that name */
+    SA_ERR_NUMERIC = 8,      /**< NaN or Inf in data given to the library */
+    SA_ERR_UNSUPPORTED = 9,  /**< valid request that this build cannot do */
+    SA_ERR_IO = 10,          /**< file could not be read or written */
+    SA_ERR_FORMAT = 11,      /**< file content is malformed */
+    SA_ERR_INTERNAL = 12     /**< a bug in seqattn: please report it */
+} sa_status;
+
+/** @return a short static name for a status ("SA_ERR_SHAPE"), never NULL. */
+SA_API const char *sa_status_str(sa_status s);
+
+/** @return the message of the last failed call in this thread ("" if none).
+ *  The string is owned by the library and valid until the next seqattn call
+ *  in this thread. */
+SA_API const char *sa_last_error(void);
+
+/* -------------------------------------------------------------------- graph */
+
+/** A graph under construction: architecture only, no numbers. Opaque. */
+typedef struct sa_graph sa_graph;
+
+/** A node of a graph, identified by a small integer (ctypes-friendly). Each
+ *  node has one output value [B, T, F]. */
+typedef int32_t sa_node;
+/** Returned by a builder call that failed; passing it on is harmless. */
+#define SA_NODE_INVALID ((sa_node)-1)
+/** "No node" for optional inputs (e.g. no initial state). */
+#define SA_NODE_NONE ((sa_node)-2)
+
+/** @return a new empty graph, or NULL when out of memory. Free with sa_graph_free(). */
+SA_API sa_graph *sa_graph_new(void);
+/** Frees the graph. Models created from it stay valid (they keep a copy). NULL is fine. */
+SA_API void sa_graph_free(sa_graph *g);
+
+/** Builder calls are "sticky": the first failure is recorded in the graph and
+ *  returns SA_NODE_INVALID; later calls that receive an invalid node do nothing
+ *  and return SA_NODE_INVALID. sa_graph_status() and sa_model_create() report
+ *  that first failure.
+ *  @return SA_OK, or the status of the first failed builder call. */
+SA_API sa_status sa_graph_status(const sa_graph *g);
+/** @return the message of the first builder failure ("" if none); owned by the graph. */
+SA_API const char *sa_graph_errmsg(const sa_graph *g);
+
+/** @return number of nodes in the graph (ids are 0 .. count-1). */
+SA_API int32_t sa_graph_node_count(const sa_graph *g);
+/** @return the feature size F of a node, or -1 for an invalid node. */
+SA_API int32_t sa_graph_node_features(const sa_graph *g, sa_node n);
+
+/** Renames a layer node. Parameter names are "<node name>.<param>", e.g.
+ *  "gru.weight_ih_l0". Default names are "<kind><k>" ("gru0", "dense1").
+ *  @param name copied; 1..63 chars of [A-Za-z0-9_], unique in the graph.
+ *  @return the node itself, or SA_NODE_INVALID (sticky error). */
+SA_API sa_node sa_name(sa_graph *g, sa_node n, const char *name);
+
+/** An input of the graph: a sequence [B, T, features] given with sa_set_input().
+ *  @param name copied; used by sa_model_find_input(). */
+SA_API sa_node sa_input(sa_graph *g, const char *name, int32_t features);
+
+/** Fully connected layer on the last axis: y = x Wᵀ + b.
+ *  Parameters (PyTorch nn.Linear layout): weight (units, F), bias (units).
+ *  Init: U(-1/√F, 1/√F) for both, as PyTorch. Output [B, T, units]. */
+SA_API sa_node sa_dense(sa_graph *g, sa_node x, int32_t units);
+
+/** Element-wise activations. Output has the input's shape. */
+typedef enum sa_activation {
+    SA_ACT_TANH = 0,
+    SA_ACT_SIGMOID = 1,
+    SA_ACT_RELU = 2
+} sa_activation;
+SA_API sa_node sa_act(sa_graph *g, sa_node x, sa_activation kind);
+
+/** Recurrent layer description. Start from SA_RNN_DESC_INIT or
+ *  sa_rnn_desc_default(); set hidden at least. */
+typedef struct sa_rnn_desc {
+    size_t struct_size;        /**< sizeof(sa_rnn_desc) */
+    int32_t hidden;            /**< H, hidden units per direction (required, > 0) */
+    int32_t num_layers;        /**< stacked layers, default 1 */
+    int32_t bidirectional;     /**< 0 or 1, default 0 */
+    int32_t return_sequences;  /**< 1: output [B, T, D*H]; 0: last state [B, 1, D*H] */
+    sa_node initial_state;     /**< SA_NODE_NONE, or a node [B, 1, L*D*H] holding h0
+                                    in PyTorch's (L*D, B, H) order, per sample */
+} sa_rnn_desc;
+#define SA_RNN_DESC_INIT sizeof(sa_rnn_desc), 0, 1, 0, 1, SA_NODE_NONE
+/** @return a description with the defaults above and hidden = 0. */
+SA_API sa_rnn_desc sa_rnn_desc_default(void);
+
+/** GRU with PyTorch numerics: r, z, n gates with b_hn inside r ⊙ (W_hn h + b_hn).
+ *  Parameters per layer k and direction: weight_ih_l{k}[_reverse] (3H, I_k),
+ *  weight_hh_l{k} (3H, H), bias_ih_l{k} (3H), bias_hh_l{k} (3H); gate order r, z, n.
+ *  Init U(-1/√H, 1/√H). Honors per-sample lengths (as pack_padded_sequence):
+ *  outputs at padded steps are 0, the reverse direction starts at each sample's
+ *  last valid step, the last state is taken at each sample's length.
+ *  With return_sequences = 0 the output is [B, 1, D*H]: the forward direction's
+ *  last state then the reverse direction's final state (PyTorch h_n of the top layer). */
+SA_API sa_node sa_gru(sa_graph *g, sa_node x, const sa_rnn_desc *desc);
+
+/** The final hidden state of every layer and direction of a recurrent node:
+ *  [B, 1, L*D*H] in PyTorch's h_n order. Usable as another RNN's initial_state.
+ *  @return the state node (asking twice gives the same node). */
+SA_API sa_node sa_rnn_final_state(sa_graph *g, sa_node rnn);
+
+/** Scoring function of sa_attention_pool(). */
+typedef enum sa_score {
+    SA_SCORE_ADDITIVE = 0, /**< e_t = vᵀ tanh(W h_t + b); W (F, F), b (F), v (F) */
+    SA_SCORE_TANH = 1,     /**< e_t = tanh(wᵀ h_t + b); weight (1, F), bias (1) */
+    SA_SCORE_LINEAR = 2    /**< e_t = wᵀ h_t + b;        weight (1, F), bias (1) */
+} sa_score;
+
+/** SimpleAttention pooling over time: α = softmax over the valid steps of e_t,
+ *  context = Σ_t α_t h_t. Output [B, 1, F]. α is kept for sa_get_attention()
+ *  as [B, 1, 1, T] (0 on padded steps). Init as nn.Linear; v ~ U(-1/√F, 1/√F). */
+SA_API sa_node sa_attention_pool(sa_graph *g, sa_node h, sa_score score);
+
+/** Mean over the valid time steps: [B, T, F] -> [B, 1, F]. */
+SA_API sa_node sa_mean_time(sa_graph *g, sa_node x);
+/** The last valid step of each sample: [B, T, F] -> [B, 1, F]. */
+SA_API sa_node sa_last_step(sa_graph *g, sa_node x);
+/** Concatenation on features of n nodes with the same B and T.
+ *  @param xs borrowed array of n node ids (2 <= n <= 16). */
+SA_API sa_node sa_concat(sa_graph *g, int32_t n, const sa_node *xs);
+
+/** Mean squared error between pred and target of the same shape, averaged over
+ *  all valid elements (padded steps of pred excluded). Output [1, 1, 1]. */
+SA_API sa_node sa_loss_mse(sa_graph *g, sa_node pred, sa_node target);
+/** Mean absolute error, same conventions as sa_loss_mse(). The gradient at
+ *  pred == target is 0. */
+SA_API sa_node sa_loss_mae(sa_graph *g, sa_node pred, sa_node target);
+
+/* -------------------------------------------------------------------- model */
+
+/** A graph with its parameters, gradients and activation memory. Opaque.
+ *  A model is not thread-safe: use one model per thread. */
+typedef struct sa_model sa_model;
+
+typedef struct sa_model_options {
+    size_t struct_size;  /**< sizeof(sa_model_options) */
+    uint64_t seed;       /**< initialisation seed; same seed, same graph -> same weights */
+} sa_model_options;
+#define SA_MODEL_OPTIONS_INIT sizeof(sa_model_options), 42u
+SA_API sa_model_options sa_model_options_default(void);
+
+/** Validates the graph (first builder error, shapes) and allocates parameters.
+ *  The model keeps its own copy of the graph: the graph may be freed after.
+ *  @param opts borrowed, NULL for defaults.
+ *  @param out receives the model (caller owns it) or NULL on failure.
+ *  @return SA_OK or the error (message in sa_last_error()). */
+SA_API sa_status sa_model_create(const sa_graph *g, const sa_model_options *opts,
+                                 sa_model **out);
+/** Frees the model and everything it owns. NULL is fine. */
+SA_API void sa_model_destroy(sa_model *m);
+/** @return the message of the last failure on this model ("" if none); owned by the model. */
+SA_API const char *sa_model_errmsg(const sa_model *m);
+
+/** Finds an input node by name. @return SA_OK or SA_ERR_NOT_FOUND. */
+SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out);
+
+/** Sets the value of an input node for the next forward pass.
+ *  @param data  borrowed, copied: B*T*F floats, [B, T, F] row-major. Must be finite.
+ *  @param lengths borrowed, copied: NULL (all samples have T steps) or B values
+ *               in 1..T; they travel with the sequence through the graph.
+ *  @return SA_OK, SA_ERR_SHAPE (B or T < 1), SA_ERR_NUMERIC (NaN/Inf), ... */
+SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data,
+                              int32_t B, int32_t T, const int32_t *lengths);
+
+typedef enum sa_mode {
+    SA_INFER = 0, /**< inference: sa_backward() is not allowed after it */
+    SA_TRAIN = 1  /**< training: keeps what backward needs */
+} sa_mode;
+
+/** Runs the whole graph on the current inputs. All inputs must share B.
+ *  Activation memory grows on demand (never during the time loop).
+ *  @return SA_OK, SA_ERR_STATE (an input not set), SA_ERR_SHAPE, SA_ERR_NO_MEMORY. */
+SA_API sa_status sa_forward(sa_model *m, sa_mode mode);
+
+/** Back-propagates from a loss node (output [1,1,1], seed gradient 1).
+ *  Parameter gradients accumulate (+=) until sa_zero_grad(); node gradients
+ *  (sa_get_grad) are those of this call only.
+ *  @return SA_OK, SA_ERR_STATE (no training forward since the last input change). */
+SA_API sa_status sa_backward(sa_model *m, sa_node loss);
+
+/** Back-propagates from gradients supplied for n output nodes.
+ *  @param nodes borrowed, n node ids.
+ *  @param grads borrowed, n arrays each shaped like that node's output. */
+SA_API sa_status sa_backward_from(sa_model *m, int32_t n, const sa_node *nodes,
+                                  const float *const *grads);
+
+/** Sets all parameter gradients to zero. */
+SA_API sa_status sa_zero_grad(sa_model *m);
+
+/** Shape of a node's value after the last forward.
+ *  @param shape receives {B, T, F}. */
+SA_API sa_status sa_node_shape(const sa_model *m, sa_node n, int32_t shape[3]);
+
+/** Copies a node's output value after forward.
+ *  @param dst caller's buffer of cap floats; NULL with cap 0 to query the shape only.
+ *  @param shape NULL or receives {B, T, F}.
+ *  @return SA_OK, SA_ERR_SHAPE when cap is too small, SA_ERR_STATE before forward. */
+SA_API sa_status sa_get_output(const sa_model *m, sa_node n, float *dst, size_t cap,
+                               int32_t shape[3]);
+
+/** Copies the gradient of the last backward with respect to a node's output
+ *  (for an input node: the input gradient). Same conventions as sa_get_output(). */
+SA_API sa_status sa_get_grad(const sa_model *m, sa_node n, float *dst, size_t cap,
+                             int32_t shape[3]);
+
+/** Lengths of a node's sequence after forward (NULL-free copy of B values; all T if
+ *  the sequence has no lengths). @param dst cap int32 values. */
+SA_API sa_status sa_get_lengths(const sa_model *m, sa_node n, int32_t *dst, size_t cap);
+
+typedef enum sa_heads {
+    SA_HEADS_ALL = 0,  /**< [B, heads, Tq, Tk] */
+    SA_HEADS_MEAN = 1  /**< [B, 1, Tq, Tk], averaged over heads */
+} sa_heads;
+
+/** Copies the attention weights kept by an attention node during the last forward.
+ *  @param dst caller's buffer of cap floats, or NULL with cap 0 to query the shape.
+ *  @param shape NULL or receives {B, heads, Tq, Tk}.
+ *  @return SA_OK, SA_ERR_BAD_NODE (node has no attention), SA_ERR_STATE, SA_ERR_SHAPE. */
+SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode,
+                                  float *dst, size_t cap, int32_t shape[4]);
+
+/* --------------------------------------------------------------- parameters */
+
+typedef struct sa_param_info {
+    const char *name;   /**< "gru0.weight_ih_l0"; owned by the model */
+    int32_t ndim;       /**< 1 or 2 */
+    int32_t shape[4];   /**< PyTorch shape, unused dims are 1 */
+    size_t numel;       /**< number of floats */
+    float *value;       /**< owned by the model; writable; valid until sa_model_destroy */
+    float *grad;        /**< owned by the model; same lifetime */
+} sa_param_info;
+
+/** @return the number of parameter tensors (0 for a NULL model). */
+SA_API int32_t sa_param_count(const sa_model *m);
+/** Describes parameter i (0 <= i < sa_param_count()). */
+SA_API sa_status sa_param_get(const sa_model *m, int32_t i, sa_param_info *out);
+/** Finds a parameter by name. @return SA_OK or SA_ERR_NOT_FOUND. */
+SA_API sa_status sa_param_find(const sa_model *m, const char *name, sa_param_info *out);
+/** All parameters and gradients are two contiguous vectors of *n floats, in
+ *  sa_param_get() order. Pointers owned by the model, valid until destroyed. */
+SA_API sa_status sa_params_flat(sa_model *m, float **values, float **grads, size_t *n);
+
+/* ----------------------------------------------------------------- training */
+
+/** An optimizer bound to one model. Opaque. */
+typedef struct sa_optim sa_optim;
+
+typedef enum sa_optim_kind {
+    SA_OPTIM_SGD = 0,   /**< p -= lr * (g + wd p), with optional (heavy-ball) momentum */
+    SA_OPTIM_ADAM = 1   /**< PyTorch torch.optim.Adam (L2 weight decay added to g) */
+} sa_optim_kind;
+
+typedef struct sa_optim_desc {
+    size_t struct_size;   /**< sizeof(sa_optim_desc) */
+    sa_optim_kind kind;
+    float lr;             /**< learning rate > 0 */
+    float momentum;       /**< SGD: 0 .. <1 */
+    float beta1, beta2;   /**< Adam: 0.9, 0.999 */
+    float eps;            /**< Adam: 1e-8 */
+    float weight_decay;   /**< >= 0 */
+    float clip_norm;      /**< > 0: scale gradients so their global L2 norm <= clip_norm */
+} sa_optim_desc;
+#define SA_OPTIM_DESC_INIT sizeof(sa_optim_desc), SA_OPTIM_ADAM, 1e-3f, 0.0f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f
+SA_API sa_optim_desc sa_optim_desc_default(void);
+
+/** Creates an optimizer over all parameters of m. The model must outlive it.
+ *  @param desc borrowed, copied. @param out receives the optimizer (caller owns it). */
+SA_API sa_status sa_optim_create(sa_model *m, const sa_optim_desc *desc, sa_optim **out);
+/** Frees the optimizer. NULL is fine. */
+SA_API void sa_optim_destroy(sa_optim *o);
+/** Applies one update from the current gradients (clipping first if asked).
+ *  Does not zero the gradients. @return SA_OK, SA_ERR_NUMERIC (non-finite gradient:
+ *  parameters are left unchanged). */
+SA_API sa_status sa_optim_step(sa_optim *o);
+/** Changes the learning rate (for schedules). */
+SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr);
+
+/** Global L2 norm of all parameter gradients; if max_norm > 0 and the norm is
+ *  larger, scales the gradients so it equals max_norm (torch clip_grad_norm_).
+ *  @param norm NULL or receives the norm before clipping. */
+SA_API sa_status sa_clip_grad_norm(sa_model *m, float max_norm, float *norm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEQATTN_H */

@@ -1,0 +1,150 @@
+/* internal.h — shared definitions of the library's layers (graph, model,
+ * layer ops, kernels). Not installed; nothing here is part of the ABI. */
+#ifndef SA_INTERNAL_H
+#define SA_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqattn/seqattn.h"
+
+#define SA_MAX_INPUTS 16   /* inputs of one node (concat is the widest) */
+#define SA_MAX_PORTS 4     /* outputs of one node: main value + extra ports */
+#define SA_MAX_PARAMS 32   /* parameter tensors of one node (4-layer BiGRU = 32) */
+#define SA_NAME_MAX 64
+#define SA_MAX_DIM (1 << 24) /* largest B, T or F accepted: keeps products in range */
+
+/* ---------------------------------------------------------------- errors */
+
+/* Records a message in the thread-local slot and returns s, so call sites read
+ * `return sa_fail(SA_ERR_SHAPE, "sa_gru: ...", ...)`. */
+sa_status sa_fail(sa_status s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sa_clear_error(void);
+const char *sa_tls_error(void);
+
+/* Overflow-checked size arithmetic: return 0 on overflow. */
+int sa_mul_ok(size_t a, size_t b, size_t *out);
+int sa_add_ok(size_t a, size_t b, size_t *out);
+
+/* ------------------------------------------------------------------- rng */
+
+typedef struct sa_rng { uint64_t s; } sa_rng;
+void sa_rng_seed(sa_rng *r, uint64_t seed, const char *stream);
+uint64_t sa_rng_next(sa_rng *r);
+float sa_rng_uniform(sa_rng *r, float lo, float hi); /* [lo, hi) */
+float sa_rng_normal(sa_rng *r);
+
+/* ----------------------------------------------------------------- graph */
+
+typedef struct sa_layer_ops sa_layer_ops;
+
+typedef struct sa_node_def {
+    const sa_layer_ops *ops;
+    char name[SA_NAME_MAX];
+    int32_t F;                  /* output features, fixed at build time */
+    int32_t n_in;
+    sa_node in[SA_MAX_INPUTS];
+    int32_t iarg[8];            /* layer-specific integer arguments */
+    float farg[4];              /* layer-specific float arguments */
+    sa_node port_of;            /* for a port node: its producer, else SA_NODE_NONE */
+    int32_t port_index;         /* for a port node: which output of the producer */
+    sa_node ports[SA_MAX_PORTS];/* for a producer: port nodes created (index 0 unused) */
+} sa_node_def;
+
+struct sa_graph {
+    sa_node_def *nodes;
+    int32_t count, cap;
+    sa_status status;
+    char errmsg[256];
+    int32_t kind_counter[64];   /* per registry index, for default names */
+};
+
+/* Adds a node after the caller validated its arguments; fills a default name.
+ * @return the id, or SA_NODE_INVALID (sticky error recorded). */
+sa_node sa_graph_add(sa_graph *g, const sa_node_def *def);
+/* Records the first builder error in g and in the thread slot; returns SA_NODE_INVALID. */
+sa_node sa_graph_fail(sa_graph *g, sa_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Common entry checks of builder calls: g non-NULL and not failed, every node valid.
+ * @return 1 to proceed, 0 to return SA_NODE_INVALID. */
+int sa_graph_check(sa_graph *g, const char *fn, int32_t n, const sa_node *xs);
+/* Creates (or returns) port k of producer p with F features. */
+sa_node sa_graph_port(sa_graph *g, sa_node p, int32_t k, int32_t F);
+
+/* ---------------------------------------------------------------- layers */
+
+/* A runtime value: [B, T, F] with optional lengths. */
+typedef struct sa_tensor {
+    float *data;
+    float *grad;                /* NULL when no gradient is kept */
+    int32_t B, T, F;
+    const int32_t *len;         /* B lengths, or NULL: every sample has T steps */
+} sa_tensor;
+
+static inline int32_t sa_len(const sa_tensor *t, int32_t b) { return t->len ? t->len[b] : t->T; }
+static inline size_t sa_numel(const sa_tensor *t) { return (size_t)t->B * t->T * t->F; }
+
+/* How a parameter is initialised. */
+typedef enum sa_init { SA_INIT_UNIFORM = 0, SA_INIT_ZERO = 1, SA_INIT_ONE = 2 } sa_init;
+
+typedef struct sa_param_spec {
+    char suffix[SA_NAME_MAX];   /* "weight_ih_l0" */
+    int32_t ndim;
+    int32_t shape[2];
+    sa_init init;
+    float bound;                /* U(-bound, bound) */
+} sa_param_spec;
+
+/* Everything a layer op sees for one node, in one call. */
+typedef struct sa_op_ctx {
+    const sa_node_def *def;
+    sa_tensor *in[SA_MAX_INPUTS];
+    sa_tensor *out[SA_MAX_PORTS]; /* out[0] main value; out[k] a port or NULL */
+    float *param[SA_MAX_PARAMS];  /* this node's parameters, spec order */
+    float *pgrad[SA_MAX_PARAMS];
+    void *ws;                     /* workspace: ws_bytes(), kept until backward */
+    int train;
+} sa_op_ctx;
+
+struct sa_layer_ops {
+    const char *kind;           /* "gru": default names and messages */
+    int has_params_name;        /* 1: node name prefixes parameters */
+    /* Parameter specs of a node; @return count (<= SA_MAX_PARAMS). */
+    int32_t (*params)(const sa_node_def *d, sa_param_spec *specs);
+    /* Sets out[k]->T and ->len from the inputs' runtime shapes (B is set by the
+     * driver to in[0]->B), validates runtime agreement. */
+    sa_status (*reshape)(sa_op_ctx *c);
+    /* Workspace bytes for the current shapes (0 if none). */
+    size_t (*ws_bytes)(const sa_op_ctx *c);
+    sa_status (*forward)(sa_op_ctx *c);
+    /* Accumulates (+=) into in[i]->grad (when non-NULL) and pgrad. */
+    void (*backward)(sa_op_ctx *c);
+    /* Kept attention weights and {B, heads, Tq, Tk}; NULL if the node has none. */
+    const float *(*attention)(const sa_op_ctx *c, int32_t shape[4]);
+};
+
+/* Default reshape: output keeps in[0]'s T and lengths. */
+sa_status sa_reshape_same(sa_op_ctx *c);
+/* Output is one step per sample, no lengths. */
+sa_status sa_reshape_one(sa_op_ctx *c);
+
+extern const sa_layer_ops sa_op_input, sa_op_port, sa_op_dense, sa_op_act, sa_op_gru,
+    sa_op_attention_pool, sa_op_mean_time, sa_op_last_step, sa_op_concat, sa_op_loss;
+
+/* Index of an op in the registry (for default names). */
+int32_t sa_registry_index(const sa_layer_ops *ops);
+
+/* --------------------------------------------------------------- kernels */
+
+/* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ.
+ * (M, N) output, K inner. lda/ldb/ldc are row strides. */
+void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+
+float sa_sigmoidf(float x);
+/* In-place softmax over n values; n == 0 is a no-op. */
+void sa_softmax(float *x, int32_t n);
+
+#endif

@@ -1,0 +1,67 @@
+/* act.c — element-wise activations; backward uses the saved output. */
+#include <math.h>
+
+#include "../internal.h"
+
+static sa_status act_forward(sa_op_ctx *c)
+{
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    size_t n = sa_numel(c->out[0]);
+    switch ((sa_activation)c->def->iarg[0]) {
+    case SA_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case SA_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sa_sigmoidf(x[i]);
+        break;
+    case SA_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    }
+    return SA_OK;
+}
+
+static void act_backward(sa_op_ctx *c)
+{
+    float *dx = c->in[0]->grad;
+    if (!dx)
+        return;
+    const float *y = c->out[0]->data, *dy = c->out[0]->grad;
+    size_t n = sa_numel(c->out[0]);
+    switch ((sa_activation)c->def->iarg[0]) {
+    case SA_ACT_TANH: // y = tanh(x)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case SA_ACT_SIGMOID: // y = σ(x)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case SA_ACT_RELU: // y = max(x, 0)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    }
+}
+
+const sa_layer_ops sa_op_act = {
+    .kind = "act",
+    .reshape = sa_reshape_same,
+    .forward = act_forward,
+    .backward = act_backward,
+};
+
+SA_API sa_node sa_act(sa_graph *g, sa_node x, sa_activation kind)
+{
+    if (!sa_graph_check(g, "sa_act", 1, &x))
+        return SA_NODE_INVALID;
+    if (kind != SA_ACT_TANH && kind != SA_ACT_SIGMOID && kind != SA_ACT_RELU)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_act: unknown activation %d", (int)kind);
+    sa_node_def d = {.ops = &sa_op_act, .F = g->nodes[x].F, .n_in = 1, .in = {x}};
+    d.iarg[0] = (int32_t)kind;
+    return sa_graph_add(g, &d);
+}

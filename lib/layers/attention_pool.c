@@ -1,0 +1,160 @@
+/* attention_pool.c — SimpleAttention: scores e_t over time, α = softmax over
+ * each sample's valid steps, context = Σ_t α_t h_t. Keeps α for inspection. */
+#include <math.h>
+#include <string.h>
+
+#include "../internal.h"
+
+/* workspace: alpha, e, de (B*T each) | U, dU (B*T*F each, additive only).
+ * Backward writes only de and dU, so it may run twice after one forward. */
+static size_t pool_ws(const sa_op_ctx *c)
+{
+    const sa_tensor *h = c->in[0];
+    size_t rows = (size_t)h->B * h->T;
+    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? 2 * rows * h->F : 0;
+    return (3 * rows + u) * sizeof(float);
+}
+
+static int32_t pool_params(const sa_node_def *d, sa_param_spec *s)
+{
+    int32_t F = d->F;
+    float bound = 1.0f / sqrtf((float)F);
+    if (d->iarg[0] == SA_SCORE_ADDITIVE) {
+        s[0] = (sa_param_spec){"weight", 2, {F, F}, SA_INIT_UNIFORM, bound};
+        s[1] = (sa_param_spec){"bias", 1, {F, 1}, SA_INIT_UNIFORM, bound};
+        s[2] = (sa_param_spec){"v", 1, {F, 1}, SA_INIT_UNIFORM, bound};
+        return 3;
+    }
+    s[0] = (sa_param_spec){"weight", 2, {1, F}, SA_INIT_UNIFORM, bound};
+    s[1] = (sa_param_spec){"bias", 1, {1, 1}, SA_INIT_UNIFORM, bound};
+    return 2;
+}
+
+static sa_status pool_forward(sa_op_ctx *c)
+{
+    const sa_tensor *h = c->in[0];
+    int32_t B = h->B, T = h->T, F = h->F;
+    size_t rows = (size_t)B * T;
+    float *alpha = c->ws, *e = alpha + rows, *U = e + 2 * rows;
+    const float *W = c->param[0], *bias = c->param[1];
+    if (c->def->iarg[0] == SA_SCORE_ADDITIVE) {
+        for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)   (B*T, F)
+            memcpy(U + r * F, bias, (size_t)F * sizeof(float));
+        sa_gemm(0, 1, (int)rows, F, F, 1.0f, h->data, F, W, F, 1.0f, U, F);
+        for (size_t i = 0; i < rows * F; i++)
+            U[i] = tanhf(U[i]);
+        sa_gemm(0, 0, (int)rows, 1, F, 1.0f, U, F, c->param[2], 1, 0.0f, e, 1); // e = U v
+    } else {
+        for (size_t r = 0; r < rows; r++)
+            e[r] = bias[0];
+        sa_gemm(0, 1, (int)rows, 1, F, 1.0f, h->data, F, W, F, 1.0f, e, 1); // e = H wᵀ + b
+        if (c->def->iarg[0] == SA_SCORE_TANH)
+            for (size_t r = 0; r < rows; r++)
+                e[r] = tanhf(e[r]);
+    }
+    float *ctx = c->out[0]->data; // (B, 1, F)
+    for (int32_t b = 0; b < B; b++) {
+        int32_t L = sa_len(h, b);
+        float *ab = alpha + (size_t)b * T;
+        memcpy(ab, e + (size_t)b * T, (size_t)L * sizeof(float));
+        sa_softmax(ab, L);
+        memset(ab + L, 0, (size_t)(T - L) * sizeof(float));
+        float *cb = ctx + (size_t)b * F;
+        memset(cb, 0, (size_t)F * sizeof(float));
+        for (int32_t t = 0; t < L; t++) {
+            const float *ht = h->data + ((size_t)b * T + t) * F;
+            for (int32_t f = 0; f < F; f++)
+                cb[f] += ab[t] * ht[f];
+        }
+    }
+    return SA_OK;
+}
+
+static void pool_backward(sa_op_ctx *c)
+{
+    sa_tensor *h = c->in[0];
+    int32_t B = h->B, T = h->T, F = h->F;
+    size_t rows = (size_t)B * T;
+    const float *alpha = c->ws, *e = alpha + rows, *U = e + 2 * rows;
+    float *de = (float *)e + rows, *dU = (float *)U + rows * F;
+    const float *dctx = c->out[0]->grad;
+    for (int32_t b = 0; b < B; b++) {
+        int32_t L = sa_len(h, b);
+        const float *ab = alpha + (size_t)b * T, *gb = dctx + (size_t)b * F;
+        float *deb = de + (size_t)b * T;
+        float dot = 0.0f;
+        for (int32_t t = 0; t < L; t++) { // ctx = Σ α_t h_t
+            const float *ht = h->data + ((size_t)b * T + t) * F;
+            float da = 0.0f;
+            for (int32_t f = 0; f < F; f++)
+                da += gb[f] * ht[f];
+            deb[t] = da;
+            dot += ab[t] * da;
+            if (h->grad) {
+                float *dht = h->grad + ((size_t)b * T + t) * F;
+                for (int32_t f = 0; f < F; f++)
+                    dht[f] += ab[t] * gb[f];
+            }
+        }
+        for (int32_t t = 0; t < L; t++) // α = softmax(e) over t < L
+            deb[t] = ab[t] * (deb[t] - dot);
+        for (int32_t t = L; t < T; t++)
+            deb[t] = 0.0f;
+    }
+    if (c->def->iarg[0] == SA_SCORE_ADDITIVE) {
+        const float *W = c->param[0], *v = c->param[2];
+        // e = U v
+        sa_gemm(1, 0, F, 1, (int)rows, 1.0f, U, F, de, 1, 1.0f, c->pgrad[2], 1); // dv += Uᵀ de
+        for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)
+            for (int32_t f = 0; f < F; f++) {
+                float u = U[r * F + f];
+                dU[r * F + f] = de[r] * v[f] * (1.0f - u * u);
+            }
+        sa_gemm(1, 0, F, F, (int)rows, 1.0f, dU, F, h->data, F, 1.0f, c->pgrad[0], F); // dW += dUᵀ H
+        for (size_t r = 0; r < rows; r++)
+            for (int32_t f = 0; f < F; f++)
+                c->pgrad[1][f] += dU[r * F + f];
+        if (h->grad)
+            sa_gemm(0, 0, (int)rows, F, F, 1.0f, dU, F, W, F, 1.0f, h->grad, F); // dH += dU W
+        return;
+    }
+    if (c->def->iarg[0] == SA_SCORE_TANH) // e = tanh(H wᵀ + b)
+        for (size_t r = 0; r < rows; r++)
+            de[r] *= 1.0f - e[r] * e[r];
+    // pre = H wᵀ + b
+    sa_gemm(1, 0, 1, F, (int)rows, 1.0f, de, 1, h->data, F, 1.0f, c->pgrad[0], F); // dw += deᵀ H
+    for (size_t r = 0; r < rows; r++)
+        c->pgrad[1][0] += de[r];
+    if (h->grad)
+        sa_gemm(0, 0, (int)rows, F, 1, 1.0f, de, 1, c->param[0], F, 1.0f, h->grad, F); // dH += de w
+}
+
+static const float *pool_attention(const sa_op_ctx *c, int32_t shape[4])
+{
+    shape[0] = c->in[0]->B;
+    shape[1] = 1;
+    shape[2] = 1;
+    shape[3] = c->in[0]->T;
+    return c->ws;
+}
+
+const sa_layer_ops sa_op_attention_pool = {
+    .kind = "attention_pool",
+    .params = pool_params,
+    .reshape = sa_reshape_one,
+    .ws_bytes = pool_ws,
+    .forward = pool_forward,
+    .backward = pool_backward,
+    .attention = pool_attention,
+};
+
+SA_API sa_node sa_attention_pool(sa_graph *g, sa_node h, sa_score score)
+{
+    if (!sa_graph_check(g, "sa_attention_pool", 1, &h))
+        return SA_NODE_INVALID;
+    if (score != SA_SCORE_ADDITIVE && score != SA_SCORE_TANH && score != SA_SCORE_LINEAR)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_attention_pool: unknown score %d", (int)score);
+    sa_node_def d = {.ops = &sa_op_attention_pool, .F = g->nodes[h].F, .n_in = 1, .in = {h}};
+    d.iarg[0] = (int32_t)score;
+    return sa_graph_add(g, &d);
+}

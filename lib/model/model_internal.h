@@ -1,0 +1,52 @@
+/* model_internal.h — the model object, shared by the model's files only. */
+#ifndef SA_MODEL_INTERNAL_H
+#define SA_MODEL_INTERNAL_H
+
+#include "../internal.h"
+
+typedef struct sa_param_entry {
+    char name[2 * SA_NAME_MAX + 2];
+    int32_t ndim, shape[4];
+    size_t off, numel;
+} sa_param_entry;
+
+typedef struct sa_input_buf {
+    float *data;
+    int32_t *len;               /* NULL: no lengths */
+    size_t cap;                 /* floats allocated in data */
+    int32_t len_cap;
+    int32_t B, T;
+    int set;
+} sa_input_buf;
+
+enum { SA_FWD_NONE = 0, SA_FWD_INFER = 1, SA_FWD_TRAIN = 2 };
+
+struct sa_model {
+    sa_node_def *nodes;         /* copy of the graph */
+    int32_t count;
+    int32_t *pfirst, *pcount;   /* per node: its slice of ptab */
+    sa_param_entry *ptab;
+    int32_t np;
+    float *values, *grads;      /* flat parameter and gradient vectors */
+    size_t nflat;
+    sa_tensor *val;             /* per node runtime value */
+    void **ws;                  /* per node workspace in the arena */
+    sa_input_buf *inputs;       /* per node; used for input nodes only */
+    unsigned char *arena;       /* activations, gradients, workspaces */
+    size_t arena_cap;
+    float *grad_region;         /* start and size of all node gradients */
+    size_t grad_region_bytes;
+    unsigned char *live;        /* per node: reached by the current backward */
+    int fwd_state;
+    int have_grads;             /* node gradients of the last backward are valid */
+    char errmsg[256];
+};
+
+/* Copies the thread-local message into the model and returns s. */
+sa_status sa_model_fail(const sa_model *m, sa_status s);
+/* Fills the op context of node id from the model's current state. */
+void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c);
+/* Checks m and node id; on failure records the message. */
+sa_status sa_model_check_node(const sa_model *m, sa_node n, const char *fn);
+
+#endif

@@ -1,0 +1,413 @@
+/* run.c — executing a model: inputs, activation planning, forward, backward. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+#define SA_ALIGN 64
+
+SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data, int32_t B, int32_t T,
+                              const int32_t *lengths)
+{
+    sa_clear_error();
+    sa_status s = sa_model_check_node(m, input, "sa_set_input");
+    if (s != SA_OK)
+        return s;
+    const sa_node_def *d = &m->nodes[input];
+    if (d->ops != &sa_op_input)
+        return sa_model_fail(m, sa_fail(SA_ERR_BAD_NODE, "sa_set_input: node %d ('%s') is a %s, not an input",
+                                        (int)input, d->name, d->ops->kind));
+    if (!data)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_set_input: data is NULL for '%s'", d->name));
+    if (B < 1 || T < 1 || B > SA_MAX_DIM || T > SA_MAX_DIM)
+        return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_set_input: '%s' needs 1 <= B, T <= %d, got B=%d T=%d",
+                                        d->name, SA_MAX_DIM, (int)B, (int)T));
+    size_t n;
+    if (!sa_mul_ok((size_t)B * (size_t)T, (size_t)d->F, &n) || !sa_mul_ok(n, sizeof(float), &(size_t){0}))
+        return sa_model_fail(m, sa_fail(SA_ERR_OVERFLOW, "sa_set_input: '%s' B*T*F overflows", d->name));
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(data[i]))
+            return sa_model_fail(m, sa_fail(SA_ERR_NUMERIC, "sa_set_input: '%s' element %zu is %s",
+                                            d->name, i, isnan(data[i]) ? "NaN" : "infinite"));
+    if (lengths)
+        for (int32_t b = 0; b < B; b++)
+            if (lengths[b] < 1 || lengths[b] > T)
+                return sa_model_fail(m, sa_fail(SA_ERR_SHAPE,
+                                                "sa_set_input: '%s' lengths[%d] = %d is outside 1..T=%d",
+                                                d->name, (int)b, (int)lengths[b], (int)T));
+    sa_input_buf *ib = &m->inputs[input];
+    if (n > ib->cap) {
+        float *p = malloc(n * sizeof(float));
+        if (!p)
+            return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_set_input: cannot allocate %zu floats", n));
+        free(ib->data);
+        ib->data = p;
+        ib->cap = n;
+    }
+    if (lengths && B > ib->len_cap) {
+        int32_t *p = malloc((size_t)B * sizeof(int32_t));
+        if (!p)
+            return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_set_input: out of memory"));
+        free(ib->len);
+        ib->len = p;
+        ib->len_cap = B;
+    }
+    memcpy(ib->data, data, n * sizeof(float));
+    int has_len = 0;
+    if (lengths) {
+        memcpy(ib->len, lengths, (size_t)B * sizeof(int32_t));
+        for (int32_t b = 0; b < B; b++)
+            has_len |= lengths[b] != T;
+    }
+    ib->B = B;
+    ib->T = T;
+    ib->set = 1 + has_len; /* 2: lengths are meaningful */
+    m->fwd_state = SA_FWD_NONE;
+    m->have_grads = 0;
+    return SA_OK;
+}
+
+void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c)
+{
+    const sa_node_def *d = &m->nodes[id];
+    memset(c, 0, sizeof *c);
+    c->def = d;
+    for (int32_t i = 0; i < d->n_in; i++)
+        c->in[i] = &m->val[d->in[i]];
+    c->out[0] = &m->val[id];
+    for (int k = 1; k < SA_MAX_PORTS; k++)
+        c->out[k] = d->ports[k] >= 0 ? &m->val[d->ports[k]] : NULL;
+    for (int32_t k = 0; k < m->pcount[id]; k++) {
+        const sa_param_entry *e = &m->ptab[m->pfirst[id] + k];
+        c->param[k] = m->values + e->off;
+        c->pgrad[k] = m->grads + e->off;
+    }
+    c->ws = m->ws[id];
+    c->train = m->fwd_state == SA_FWD_TRAIN;
+}
+
+static size_t align_up(size_t n) { return (n + SA_ALIGN - 1) & ~(size_t)(SA_ALIGN - 1); }
+
+/* Runs every reshape, then sizes and (re)allocates the arena. */
+static sa_status plan(sa_model *m, int train)
+{
+    int32_t B = -1;
+    for (sa_node id = 0; id < m->count; id++) {
+        const sa_node_def *d = &m->nodes[id];
+        sa_tensor *v = &m->val[id];
+        if (d->ops == &sa_op_input) {
+            const sa_input_buf *ib = &m->inputs[id];
+            if (!ib->set)
+                return sa_fail(SA_ERR_STATE, "sa_forward: input '%s' was not set", d->name);
+            if (B >= 0 && ib->B != B)
+                return sa_fail(SA_ERR_SHAPE, "sa_forward: input '%s' has B=%d but another input has B=%d",
+                               d->name, (int)ib->B, (int)B);
+            B = ib->B;
+            *v = (sa_tensor){ib->data, NULL, ib->B, ib->T, d->F, ib->set == 2 ? ib->len : NULL};
+            continue;
+        }
+        if (d->ops == &sa_op_port)
+            continue; /* shaped by its producer, which comes first */
+        sa_op_ctx c;
+        sa_model_ctx(m, id, &c);
+        v->B = c.in[0]->B;
+        v->F = d->F;
+        v->T = 1;
+        v->len = NULL;
+        for (int k = 1; k < SA_MAX_PORTS; k++)
+            if (c.out[k]) {
+                c.out[k]->B = v->B;
+                c.out[k]->F = m->nodes[d->ports[k]].F;
+                c.out[k]->T = 1;
+                c.out[k]->len = NULL;
+            }
+        sa_status s = d->ops->reshape(&c);
+        if (s != SA_OK)
+            return s;
+    }
+    /* sizes: outputs of computed nodes, gradients of all nodes in training, workspaces */
+    size_t total = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (sa_node id = 0; id < m->count; id++) {
+            const sa_node_def *d = &m->nodes[id];
+            size_t bytes = 0;
+            if (pass == 2) {
+                if (d->ops->ws_bytes) {
+                    sa_op_ctx c;
+                    sa_model_ctx(m, id, &c);
+                    bytes = d->ops->ws_bytes(&c);
+                }
+            } else if (pass == 1 ? train : d->ops != &sa_op_input) {
+                size_t n;
+                if (!sa_mul_ok(sa_numel(&m->val[id]), sizeof(float), &n))
+                    return sa_fail(SA_ERR_OVERFLOW, "sa_forward: node '%s' is too large", d->name);
+                bytes = n;
+            }
+            if (bytes == SIZE_MAX || !sa_add_ok(total, align_up(bytes), &total) || align_up(bytes) < bytes)
+                return sa_fail(SA_ERR_OVERFLOW, "sa_forward: activation memory overflows at '%s'", d->name);
+        }
+    if (total > m->arena_cap) {
+        free(m->arena);
+        m->arena = NULL;
+        m->arena_cap = 0;
+        m->arena = aligned_alloc(SA_ALIGN, total);
+        if (!m->arena)
+            return sa_fail(SA_ERR_NO_MEMORY, "sa_forward: cannot allocate %zu bytes of activations", total);
+        m->arena_cap = total;
+    }
+    unsigned char *p = m->arena;
+    for (sa_node id = 0; id < m->count; id++)
+        if (m->nodes[id].ops != &sa_op_input) {
+            m->val[id].data = (float *)p;
+            p += align_up(sa_numel(&m->val[id]) * sizeof(float));
+        }
+    m->grad_region = (float *)p;
+    for (sa_node id = 0; id < m->count; id++) {
+        m->val[id].grad = train ? (float *)p : NULL;
+        if (train)
+            p += align_up(sa_numel(&m->val[id]) * sizeof(float));
+    }
+    m->grad_region_bytes = (size_t)(p - (unsigned char *)m->grad_region);
+    for (sa_node id = 0; id < m->count; id++) {
+        m->ws[id] = p;
+        if (m->nodes[id].ops->ws_bytes) {
+            sa_op_ctx c;
+            sa_model_ctx(m, id, &c);
+            p += align_up(m->nodes[id].ops->ws_bytes(&c));
+        }
+    }
+    return SA_OK;
+}
+
+SA_API sa_status sa_forward(sa_model *m, sa_mode mode)
+{
+    sa_clear_error();
+    if (!m)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_forward: model is NULL");
+    if (mode != SA_INFER && mode != SA_TRAIN)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_forward: mode %d is not SA_INFER or SA_TRAIN",
+                                        (int)mode));
+    m->fwd_state = SA_FWD_NONE;
+    m->have_grads = 0;
+    sa_status s = plan(m, mode == SA_TRAIN);
+    if (s != SA_OK)
+        return sa_model_fail(m, s);
+    m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
+    for (sa_node id = 0; id < m->count; id++) {
+        const sa_node_def *d = &m->nodes[id];
+        if (!d->ops->forward)
+            continue;
+        sa_op_ctx c;
+        sa_model_ctx(m, id, &c);
+        s = d->ops->forward(&c);
+        if (s != SA_OK) {
+            m->fwd_state = SA_FWD_NONE;
+            return sa_model_fail(m, s);
+        }
+    }
+    return SA_OK;
+}
+
+static sa_status run_backward(sa_model *m)
+{
+    /* a node is live if a seed or a live consumer reaches it; ids are topological */
+    for (sa_node id = m->count - 1; id >= 0; id--) {
+        if (!m->live[id])
+            continue;
+        const sa_node_def *d = &m->nodes[id];
+        for (int32_t i = 0; i < d->n_in; i++)
+            m->live[d->in[i]] = 1;
+    }
+    for (sa_node id = m->count - 1; id >= 0; id--) {
+        const sa_node_def *d = &m->nodes[id];
+        if (!m->live[id] || !d->ops->backward)
+            continue;
+        sa_op_ctx c;
+        sa_model_ctx(m, id, &c);
+        d->ops->backward(&c);
+    }
+    m->have_grads = 1;
+    return SA_OK;
+}
+
+static sa_status begin_backward(sa_model *m, const char *fn)
+{
+    if (m->fwd_state != SA_FWD_TRAIN)
+        return sa_model_fail(m, sa_fail(SA_ERR_STATE, "%s: needs sa_forward(m, SA_TRAIN) first%s", fn,
+                                        m->fwd_state == SA_FWD_INFER ? " (last forward was SA_INFER)" : ""));
+    memset(m->grad_region, 0, m->grad_region_bytes);
+    memset(m->live, 0, (size_t)m->count);
+    m->have_grads = 0;
+    return SA_OK;
+}
+
+SA_API sa_status sa_backward(sa_model *m, sa_node loss)
+{
+    sa_clear_error();
+    sa_status s = sa_model_check_node(m, loss, "sa_backward");
+    if (s != SA_OK)
+        return s;
+    if ((s = begin_backward(m, "sa_backward")) != SA_OK)
+        return s;
+    if (sa_numel(&m->val[loss]) != 1)
+        return sa_model_fail(m, sa_fail(SA_ERR_SHAPE,
+                                        "sa_backward: node '%s' is [%d, %d, %d], not a scalar loss; "
+                                        "use sa_backward_from", m->nodes[loss].name, (int)m->val[loss].B,
+                                        (int)m->val[loss].T, (int)m->val[loss].F));
+    m->val[loss].grad[0] = 1.0f;
+    m->live[loss] = 1;
+    return run_backward(m);
+}
+
+SA_API sa_status sa_backward_from(sa_model *m, int32_t n, const sa_node *nodes, const float *const *grads)
+{
+    sa_clear_error();
+    if (!m)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_backward_from: model is NULL");
+    if (n < 1 || !nodes || !grads)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_backward_from: needs n >= 1 nodes and grads"));
+    for (int32_t i = 0; i < n; i++) {
+        sa_status s = sa_model_check_node(m, nodes[i], "sa_backward_from");
+        if (s != SA_OK)
+            return s;
+        if (!grads[i])
+            return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_backward_from: grads[%d] is NULL", (int)i));
+    }
+    sa_status s = begin_backward(m, "sa_backward_from");
+    if (s != SA_OK)
+        return s;
+    for (int32_t i = 0; i < n; i++) {
+        sa_tensor *v = &m->val[nodes[i]];
+        size_t k = sa_numel(v);
+        for (size_t j = 0; j < k; j++) {
+            if (!isfinite(grads[i][j]))
+                return sa_model_fail(m, sa_fail(SA_ERR_NUMERIC, "sa_backward_from: grads[%d][%zu] is not finite",
+                                                (int)i, j));
+            v->grad[j] += grads[i][j];
+        }
+        m->live[nodes[i]] = 1;
+    }
+    return run_backward(m);
+}
+
+/* ---------------------------------------------------------------- getters */
+
+static sa_status check_read(const sa_model *m, sa_node n, const char *fn)
+{
+    sa_status s = sa_model_check_node(m, n, fn);
+    if (s != SA_OK)
+        return s;
+    if (m->fwd_state == SA_FWD_NONE)
+        return sa_model_fail(m, sa_fail(SA_ERR_STATE, "%s: no forward pass since the inputs changed", fn));
+    return SA_OK;
+}
+
+SA_API sa_status sa_node_shape(const sa_model *m, sa_node n, int32_t shape[3])
+{
+    sa_clear_error();
+    sa_status s = check_read(m, n, "sa_node_shape");
+    if (s != SA_OK)
+        return s;
+    if (!shape)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_node_shape: shape is NULL"));
+    shape[0] = m->val[n].B;
+    shape[1] = m->val[n].T;
+    shape[2] = m->val[n].F;
+    return SA_OK;
+}
+
+static sa_status copy_out(const sa_model *m, sa_node n, const float *src, float *dst, size_t cap,
+                          int32_t shape[3], const char *fn)
+{
+    const sa_tensor *v = &m->val[n];
+    if (shape) {
+        shape[0] = v->B;
+        shape[1] = v->T;
+        shape[2] = v->F;
+    }
+    if (!dst && cap == 0)
+        return SA_OK;
+    if (!dst)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "%s: dst is NULL with cap %zu", fn, cap));
+    if (cap < sa_numel(v))
+        return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "%s: '%s' has %zu values, cap is %zu", fn,
+                                        m->nodes[n].name, sa_numel(v), cap));
+    memcpy(dst, src, sa_numel(v) * sizeof(float));
+    return SA_OK;
+}
+
+SA_API sa_status sa_get_output(const sa_model *m, sa_node n, float *dst, size_t cap, int32_t shape[3])
+{
+    sa_clear_error();
+    sa_status s = check_read(m, n, "sa_get_output");
+    return s != SA_OK ? s : copy_out(m, n, m->val[n].data, dst, cap, shape, "sa_get_output");
+}
+
+SA_API sa_status sa_get_grad(const sa_model *m, sa_node n, float *dst, size_t cap, int32_t shape[3])
+{
+    sa_clear_error();
+    sa_status s = check_read(m, n, "sa_get_grad");
+    if (s != SA_OK)
+        return s;
+    if (!m->have_grads)
+        return sa_model_fail(m, sa_fail(SA_ERR_STATE, "sa_get_grad: no backward pass since the last forward"));
+    return copy_out(m, n, m->val[n].grad, dst, cap, shape, "sa_get_grad");
+}
+
+SA_API sa_status sa_get_lengths(const sa_model *m, sa_node n, int32_t *dst, size_t cap)
+{
+    sa_clear_error();
+    sa_status s = check_read(m, n, "sa_get_lengths");
+    if (s != SA_OK)
+        return s;
+    const sa_tensor *v = &m->val[n];
+    if (!dst || cap < (size_t)v->B)
+        return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_get_lengths: needs room for B=%d values",
+                                        (int)v->B));
+    for (int32_t b = 0; b < v->B; b++)
+        dst[b] = sa_len(v, b);
+    return SA_OK;
+}
+
+SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode, float *dst, size_t cap,
+                                  int32_t shape[4])
+{
+    sa_clear_error();
+    sa_status s = check_read(m, n, "sa_get_attention");
+    if (s != SA_OK)
+        return s;
+    const sa_node_def *d = &m->nodes[n];
+    if (!d->ops->attention)
+        return sa_model_fail(m, sa_fail(SA_ERR_BAD_NODE, "sa_get_attention: '%s' (%s) keeps no attention",
+                                        d->name, d->ops->kind));
+    if (mode != SA_HEADS_ALL && mode != SA_HEADS_MEAN)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_get_attention: bad mode %d", (int)mode));
+    sa_op_ctx c;
+    sa_model_ctx((sa_model *)m, n, &c);
+    int32_t sh[4];
+    const float *a = d->ops->attention(&c, sh);
+    int32_t H = sh[1];
+    size_t per_head = (size_t)sh[2] * sh[3];
+    if (mode == SA_HEADS_MEAN)
+        sh[1] = 1;
+    if (shape)
+        memcpy(shape, sh, sizeof sh);
+    size_t need = (size_t)sh[0] * sh[1] * per_head;
+    if (!dst && cap == 0)
+        return SA_OK;
+    if (!dst || cap < need)
+        return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_get_attention: needs %zu floats, cap is %zu", need, cap));
+    if (mode == SA_HEADS_ALL) {
+        memcpy(dst, a, need * sizeof(float));
+        return SA_OK;
+    }
+    for (int32_t b = 0; b < sh[0]; b++)
+        for (size_t j = 0; j < per_head; j++) {
+            float acc = 0.0f;
+            for (int32_t h = 0; h < H; h++)
+                acc += a[((size_t)b * H + h) * per_head + j];
+            dst[(size_t)b * per_head + j] = acc / (float)H;
+        }
+    return SA_OK;
+}

@@ -1,0 +1,150 @@
+/* optim.c — SGD (momentum) and Adam over the model's flat parameter vector,
+ * and global-norm gradient clipping. Updates follow torch.optim. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../model/model_internal.h"
+
+struct sa_optim {
+    sa_model *m;
+    sa_optim_desc d;
+    float *m1, *m2;   /* SGD: momentum buffer in m1; Adam: first and second moments */
+    int64_t step;
+};
+
+SA_API sa_optim_desc sa_optim_desc_default(void)
+{
+    sa_optim_desc d = {SA_OPTIM_DESC_INIT};
+    return d;
+}
+
+static sa_status check_desc(const sa_optim_desc *d)
+{
+    if (d->struct_size < offsetof(sa_optim_desc, clip_norm) + sizeof d->clip_norm)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: desc->struct_size %zu is too small", d->struct_size);
+    if (d->kind != SA_OPTIM_SGD && d->kind != SA_OPTIM_ADAM)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: unknown kind %d", (int)d->kind);
+    if (!(d->lr > 0.0f) || !isfinite(d->lr))
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: lr must be finite and > 0, got %g", (double)d->lr);
+    if (!(d->momentum >= 0.0f && d->momentum < 1.0f))
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: momentum must be in [0, 1), got %g",
+                       (double)d->momentum);
+    if (!(d->beta1 >= 0.0f && d->beta1 < 1.0f) || !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: betas must be in [0, 1), got %g, %g",
+                       (double)d->beta1, (double)d->beta2);
+    if (!(d->eps > 0.0f) || !(d->weight_decay >= 0.0f) || !(d->clip_norm >= 0.0f) ||
+        !isfinite(d->weight_decay) || !isfinite(d->clip_norm))
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: need eps > 0, weight_decay >= 0, clip_norm >= 0");
+    return SA_OK;
+}
+
+SA_API sa_status sa_optim_create(sa_model *m, const sa_optim_desc *desc, sa_optim **out)
+{
+    sa_clear_error();
+    if (out)
+        *out = NULL;
+    if (!m || !desc || !out)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: %s is NULL", !m ? "model" : !desc ? "desc" : "out");
+    sa_status s = check_desc(desc);
+    if (s != SA_OK)
+        return sa_model_fail(m, s);
+    sa_optim *o = calloc(1, sizeof *o);
+    if (!o)
+        return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_optim_create: out of memory"));
+    o->m = m;
+    o->d = *desc;
+    size_t n = m->nflat ? m->nflat : 1;
+    int need_m1 = desc->kind == SA_OPTIM_ADAM || desc->momentum > 0.0f;
+    o->m1 = need_m1 ? calloc(n, sizeof(float)) : NULL;
+    o->m2 = desc->kind == SA_OPTIM_ADAM ? calloc(n, sizeof(float)) : NULL;
+    if ((need_m1 && !o->m1) || (desc->kind == SA_OPTIM_ADAM && !o->m2)) {
+        sa_optim_destroy(o);
+        return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_optim_create: cannot allocate optimizer state"));
+    }
+    *out = o;
+    return SA_OK;
+}
+
+SA_API void sa_optim_destroy(sa_optim *o)
+{
+    if (!o)
+        return;
+    free(o->m1);
+    free(o->m2);
+    free(o);
+}
+
+SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr)
+{
+    if (!o)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_set_lr: optimizer is NULL");
+    if (!(lr > 0.0f) || !isfinite(lr))
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_set_lr: lr must be finite and > 0, got %g", (double)lr);
+    o->d.lr = lr;
+    return SA_OK;
+}
+
+static double grad_norm(const float *g, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
+SA_API sa_status sa_clip_grad_norm(sa_model *m, float max_norm, float *norm)
+{
+    sa_clear_error();
+    if (!m)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_clip_grad_norm: model is NULL");
+    if (!(max_norm >= 0.0f) || !isfinite(max_norm))
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_clip_grad_norm: max_norm must be >= 0, got %g",
+                                        (double)max_norm));
+    double total = grad_norm(m->grads, m->nflat);
+    if (norm)
+        *norm = (float)total;
+    if (!isfinite(total))
+        return sa_model_fail(m, sa_fail(SA_ERR_NUMERIC, "sa_clip_grad_norm: gradient norm is not finite"));
+    if (max_norm > 0.0f && total > max_norm) {
+        float scale = (float)(max_norm / (total + 1e-6)); // torch adds 1e-6 too
+        for (size_t i = 0; i < m->nflat; i++)
+            m->grads[i] *= scale;
+    }
+    return SA_OK;
+}
+
+SA_API sa_status sa_optim_step(sa_optim *o)
+{
+    sa_clear_error();
+    if (!o)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_step: optimizer is NULL");
+    sa_model *m = o->m;
+    const sa_optim_desc *d = &o->d;
+    sa_status s = sa_clip_grad_norm(m, d->clip_norm, NULL);
+    if (s != SA_OK) /* non-finite gradients: leave the parameters as they are */
+        return s;
+    float *p = m->values, *g = m->grads;
+    size_t n = m->nflat;
+    o->step++;
+    if (d->kind == SA_OPTIM_SGD) {
+        for (size_t i = 0; i < n; i++) {
+            float gi = g[i] + d->weight_decay * p[i];
+            if (o->m1) { // torch: buf = μ buf + g (buf = g at the first step)
+                o->m1[i] = o->step == 1 ? gi : d->momentum * o->m1[i] + gi;
+                gi = o->m1[i];
+            }
+            p[i] -= d->lr * gi;
+        }
+        return SA_OK;
+    }
+    double bc1 = 1.0 - pow(d->beta1, (double)o->step), bc2 = 1.0 - pow(d->beta2, (double)o->step);
+    float step_size = (float)(d->lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + d->weight_decay * p[i];
+        o->m1[i] = d->beta1 * o->m1[i] + (1.0f - d->beta1) * gi;
+        o->m2[i] = d->beta2 * o->m2[i] + (1.0f - d->beta2) * gi * gi;
+        p[i] -= step_size * o->m1[i] / (sqrtf(o->m2[i]) / sqrt_bc2 + d->eps);
+    }
+    return SA_OK;
+}
