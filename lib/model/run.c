@@ -125,6 +125,10 @@ static sa_status plan(sa_model *m, int train)
         sa_status s = d->ops->reshape(&c);
         if (s != SA_OK)
             return s;
+        size_t n;
+        if (!sa_mul_ok((size_t)v->B * (size_t)v->T, (size_t)v->F, &n) || !sa_mul_ok(n, 2 * sizeof(float), &n))
+            return sa_fail(SA_ERR_OVERFLOW, "sa_forward: node '%s' would hold %d x %d x %d values", d->name,
+                           (int)v->B, (int)v->T, (int)v->F);
     }
     /* sizes: outputs of computed nodes, gradients of all nodes in training, workspaces */
     size_t total = 0;
