@@ -70,6 +70,9 @@ sa_node sa_graph_fail(sa_graph *g, sa_status s, const char *fmt, ...)
 /* Common entry checks of builder calls: g non-NULL and not failed, every node valid.
  * @return 1 to proceed, 0 to return SA_NODE_INVALID. */
 int sa_graph_check(sa_graph *g, const char *fn, int32_t n, const sa_node *xs);
+/* Checks a node name (1..63 of [A-Za-z0-9_], unused by nodes other than n; n < 0
+ * for a node not yet added); on failure records the error under fn's name. */
+int sa_graph_name_ok(sa_graph *g, const char *fn, sa_node n, const char *name);
 /* Creates (or returns) port k of producer p with F features. */
 sa_node sa_graph_port(sa_graph *g, sa_node p, int32_t k, int32_t F);
 

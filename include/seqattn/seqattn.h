@@ -62,9 +62,10 @@ SA_API const char *sa_version_string(void);
 /** Status codes. The numeric values are frozen: new codes are only appended. */
 typedef enum sa_status {
     SA_OK = 0,
-    SA_ERR_INVALID_ARG = 1,  /**< NULL pointer, bad enum, negative size, bad name */
+    SA_ERR_INVALID_ARG = 1,  /**< NULL pointer, unknown enum value, bad name or option value */
     SA_ERR_BAD_NODE = 2,     /**< node id not in the graph, or of the wrong kind */
-    SA_ERR_SHAPE = 3,        /**< shapes or sizes do not agree */
+    SA_ERR_SHAPE = 3,        /**< shapes do not agree, or a size (B, T, F, units, hidden,
+                                  a buffer's cap) is outside its range */
     SA_ERR_OVERFLOW = 4,     /**< a size computation would overflow */
     SA_ERR_NO_MEMORY = 5,    /**< an allocation failed */
     SA_ERR_STATE = 6,        /**< call out of order (e.g. backward before forward) */
@@ -75,6 +76,9 @@ typedef enum sa_status {
     SA_ERR_FORMAT = 11,      /**< file content is malformed */
     SA_ERR_INTERNAL = 12     /**< a bug in seqattn: please report it */
 } sa_status;
+
+/* Size limits: B, T and every feature size are at most 2^24, B*T at most
+ * 2^31 - 1, hidden at most 2^20, num_layers*directions at most 8. */
 
 /** @return a short static name for a status ("SA_ERR_SHAPE"), never NULL. */
 SA_API const char *sa_status_str(sa_status s);
@@ -111,7 +115,7 @@ SA_API sa_status sa_graph_status(const sa_graph *g);
 /** @return the message of the first builder failure ("" if none); owned by the graph. */
 SA_API const char *sa_graph_errmsg(const sa_graph *g);
 
-/** @return number of nodes in the graph (ids are 0 .. count-1). */
+/** @return number of nodes in the graph (ids are 0 .. count-1); 0 for NULL. */
 SA_API int32_t sa_graph_node_count(const sa_graph *g);
 /** @return the feature size F of a node, or -1 for an invalid node. */
 SA_API int32_t sa_graph_node_features(const sa_graph *g, sa_node n);
@@ -213,7 +217,9 @@ SA_API sa_model_options sa_model_options_default(void);
  *  The model keeps its own copy of the graph: the graph may be freed after.
  *  @param opts borrowed, NULL for defaults.
  *  @param out receives the model (caller owns it) or NULL on failure.
- *  @return SA_OK or the error (message in sa_last_error()). */
+ *  @return SA_OK; the graph's first builder error; SA_ERR_INVALID_ARG (NULL
+ *  argument, empty graph, struct_size too small); SA_ERR_OVERFLOW (parameters
+ *  over 4 TiB); SA_ERR_NO_MEMORY. Message in sa_last_error(). */
 SA_API sa_status sa_model_create(const sa_graph *g, const sa_model_options *opts,
                                  sa_model **out);
 /** Frees the model and everything it owns. NULL is fine. */
@@ -228,7 +234,11 @@ SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_nod
  *  @param data  borrowed, copied: B*T*F floats, [B, T, F] row-major. Must be finite.
  *  @param lengths borrowed, copied: NULL (all samples have T steps) or B values
  *               in 1..T; they travel with the sequence through the graph.
- *  @return SA_OK, SA_ERR_SHAPE (B or T < 1), SA_ERR_NUMERIC (NaN/Inf), ... */
+ *  A rejected call changes nothing: the previous input and forward stay valid.
+ *  @return SA_OK; SA_ERR_BAD_NODE (not an input node); SA_ERR_INVALID_ARG (NULL
+ *  data); SA_ERR_SHAPE (B or T outside 1..2^24, a length outside 1..T);
+ *  SA_ERR_OVERFLOW (B*T > 2^31 - 1 or B*T*F too large); SA_ERR_NUMERIC (NaN/Inf);
+ *  SA_ERR_NO_MEMORY. */
 SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data,
                               int32_t B, int32_t T, const int32_t *lengths);
 
@@ -239,18 +249,25 @@ typedef enum sa_mode {
 
 /** Runs the whole graph on the current inputs. All inputs must share B.
  *  Activation memory grows on demand (never during the time loop).
- *  @return SA_OK, SA_ERR_STATE (an input not set), SA_ERR_SHAPE, SA_ERR_NO_MEMORY. */
+ *  @return SA_OK; SA_ERR_INVALID_ARG (NULL model, bad mode); SA_ERR_STATE (an
+ *  input not set); SA_ERR_SHAPE (inputs with different B, or values that must
+ *  agree at run time do not: T of a loss's pred and target, of concat inputs,
+ *  an initial state with T != 1); SA_ERR_OVERFLOW; SA_ERR_NO_MEMORY. */
 SA_API sa_status sa_forward(sa_model *m, sa_mode mode);
 
 /** Back-propagates from a loss node (output [1,1,1], seed gradient 1).
  *  Parameter gradients accumulate (+=) until sa_zero_grad(); node gradients
  *  (sa_get_grad) are those of this call only.
- *  @return SA_OK, SA_ERR_STATE (no training forward since the last input change). */
+ *  @return SA_OK; SA_ERR_INVALID_ARG (NULL model); SA_ERR_BAD_NODE; SA_ERR_STATE
+ *  (no SA_TRAIN forward since the last input change); SA_ERR_SHAPE (the node is
+ *  not a scalar). A rejected call leaves the previous node gradients. */
 SA_API sa_status sa_backward(sa_model *m, sa_node loss);
 
 /** Back-propagates from gradients supplied for n output nodes.
  *  @param nodes borrowed, n node ids.
- *  @param grads borrowed, n arrays each shaped like that node's output. */
+ *  @param grads borrowed, n arrays each shaped like that node's output; finite.
+ *  @return as sa_backward(), plus SA_ERR_INVALID_ARG (n < 1, NULL arrays) and
+ *  SA_ERR_NUMERIC (a non-finite gradient). */
 SA_API sa_status sa_backward_from(sa_model *m, int32_t n, const sa_node *nodes,
                                   const float *const *grads);
 
@@ -273,8 +290,10 @@ SA_API sa_status sa_get_output(const sa_model *m, sa_node n, float *dst, size_t 
 SA_API sa_status sa_get_grad(const sa_model *m, sa_node n, float *dst, size_t cap,
                              int32_t shape[3]);
 
-/** Lengths of a node's sequence after forward (NULL-free copy of B values; all T if
- *  the sequence has no lengths). @param dst cap int32 values. */
+/** Copies the lengths of a node's sequence after forward: B values, each T
+ *  when the sequence has no lengths.
+ *  @param dst caller's buffer of cap int32 values (cap >= B).
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL dst), SA_ERR_SHAPE (cap < B), SA_ERR_STATE. */
 SA_API sa_status sa_get_lengths(const sa_model *m, sa_node n, int32_t *dst, size_t cap);
 
 typedef enum sa_heads {
@@ -285,7 +304,8 @@ typedef enum sa_heads {
 /** Copies the attention weights kept by an attention node during the last forward.
  *  @param dst caller's buffer of cap floats, or NULL with cap 0 to query the shape.
  *  @param shape NULL or receives {B, heads, Tq, Tk}.
- *  @return SA_OK, SA_ERR_BAD_NODE (node has no attention), SA_ERR_STATE, SA_ERR_SHAPE. */
+ *  @return SA_OK, SA_ERR_BAD_NODE (node has no attention), SA_ERR_INVALID_ARG (bad
+ *  mode, NULL dst with cap > 0), SA_ERR_STATE (before forward), SA_ERR_SHAPE (cap too small). */
 SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode,
                                   float *dst, size_t cap, int32_t shape[4]);
 
@@ -302,7 +322,8 @@ typedef struct sa_param_info {
 
 /** @return the number of parameter tensors (0 for a NULL model). */
 SA_API int32_t sa_param_count(const sa_model *m);
-/** Describes parameter i (0 <= i < sa_param_count()). */
+/** Describes parameter i (0 <= i < sa_param_count()).
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL), SA_ERR_NOT_FOUND (i out of range). */
 SA_API sa_status sa_param_get(const sa_model *m, int32_t i, sa_param_info *out);
 /** Finds a parameter by name. @return SA_OK or SA_ERR_NOT_FOUND. */
 SA_API sa_status sa_param_find(const sa_model *m, const char *name, sa_param_info *out);
@@ -342,12 +363,15 @@ SA_API void sa_optim_destroy(sa_optim *o);
  *  Does not zero the gradients. @return SA_OK, SA_ERR_NUMERIC (non-finite gradient:
  *  parameters are left unchanged). */
 SA_API sa_status sa_optim_step(sa_optim *o);
-/** Changes the learning rate (for schedules). */
+/** Changes the learning rate (for schedules).
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL, lr not finite and > 0). */
 SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr);
 
 /** Global L2 norm of all parameter gradients; if max_norm > 0 and the norm is
  *  larger, scales the gradients so it equals max_norm (torch clip_grad_norm_).
- *  @param norm NULL or receives the norm before clipping. */
+ *  @param norm NULL or receives the norm before clipping (also when it is not finite).
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL model, max_norm < 0 or not finite),
+ *  SA_ERR_NUMERIC (the norm is not finite: gradients are left unchanged). */
 SA_API sa_status sa_clip_grad_norm(sa_model *m, float max_norm, float *norm);
 
 #ifdef __cplusplus

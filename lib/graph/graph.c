@@ -137,28 +137,37 @@ sa_node sa_graph_port(sa_graph *g, sa_node p, int32_t k, int32_t F)
     return id;
 }
 
-SA_API sa_node sa_name(sa_graph *g, sa_node n, const char *name)
+int sa_graph_name_ok(sa_graph *g, const char *fn, sa_node n, const char *name)
 {
-    if (!sa_graph_check(g, "sa_name", 1, &n))
-        return SA_NODE_INVALID;
-    if (!name)
-        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_name: name is NULL");
+    if (!name) {
+        sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: name is NULL", fn);
+        return 0;
+    }
     size_t len = strlen(name);
-    if (len == 0 || len >= SA_NAME_MAX)
-        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_name: name must have 1..%d characters",
-                             SA_NAME_MAX - 1);
+    if (len == 0 || len >= SA_NAME_MAX) {
+        sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: name must have 1..%d characters", fn, SA_NAME_MAX - 1);
+        return 0;
+    }
     for (size_t i = 0; i < len; i++) {
         char ch = name[i];
         int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                  (ch >= '0' && ch <= '9') || ch == '_';
-        if (!ok)
-            return sa_graph_fail(g, SA_ERR_INVALID_ARG,
-                                 "sa_name: '%s' has a character outside [A-Za-z0-9_]", name);
+        if (!ok) {
+            sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: '%s' has a character outside [A-Za-z0-9_]", fn, name);
+            return 0;
+        }
     }
-    if (strcmp(g->nodes[n].name, name) == 0)
-        return n;
-    if (name_taken(g, name))
-        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_name: name '%s' is already used", name);
-    memcpy(g->nodes[n].name, name, len + 1);
+    if ((n < 0 || strcmp(g->nodes[n].name, name) != 0) && name_taken(g, name)) {
+        sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: name '%s' is already used", fn, name);
+        return 0;
+    }
+    return 1;
+}
+
+SA_API sa_node sa_name(sa_graph *g, sa_node n, const char *name)
+{
+    if (!sa_graph_check(g, "sa_name", 1, &n) || !sa_graph_name_ok(g, "sa_name", n, name))
+        return SA_NODE_INVALID;
+    memmove(g->nodes[n].name, name, strlen(name) + 1);
     return n;
 }

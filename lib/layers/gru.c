@@ -327,7 +327,7 @@ SA_API sa_node sa_gru(sa_graph *g, sa_node x, const sa_rnn_desc *desc)
     int32_t H = desc->hidden, L = desc->num_layers, D = desc->bidirectional ? 2 : 1;
     if (H < 1 || H > (1 << 20))
         return sa_graph_fail(g, SA_ERR_SHAPE, "sa_gru: hidden must be in 1..%d, got %d", 1 << 20, (int)H);
-    if (L < 1 || L * D * 4 > SA_MAX_PARAMS)
+    if (L < 1 || L > SA_MAX_PARAMS / (4 * D))
         return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_gru: num_layers must be in 1..%d, got %d",
                              SA_MAX_PARAMS / (4 * D), (int)L);
     if (desc->bidirectional != 0 && desc->bidirectional != 1)

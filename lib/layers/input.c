@@ -21,9 +21,9 @@ SA_API sa_node sa_input(sa_graph *g, const char *name, int32_t features)
     if (features < 1 || features > SA_MAX_DIM)
         return sa_graph_fail(g, SA_ERR_SHAPE, "sa_input: features must be in 1..%d, got %d", SA_MAX_DIM,
                              (int)features);
-    if (!name)
-        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_input: name is NULL");
+    if (!sa_graph_name_ok(g, "sa_input", SA_NODE_NONE, name))
+        return SA_NODE_INVALID;
     sa_node_def d = {.ops = &sa_op_input, .F = features};
-    sa_node id = sa_graph_add(g, &d);
-    return id < 0 ? id : sa_name(g, id, name);
+    memcpy(d.name, name, strlen(name) + 1);
+    return sa_graph_add(g, &d);
 }

@@ -165,8 +165,8 @@ SA_API void sa_model_destroy(sa_model *m)
 SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out)
 {
     if (!m || !name || !out)
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_model_find_input: %s is NULL",
-                       !m ? "model" : !name ? "name" : "out");
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_model_find_input: %s is NULL",
+                                        !m ? "model" : !name ? "name" : "out"));
     for (int32_t i = 0; i < m->count; i++)
         if (m->nodes[i].ops == &sa_op_input && strcmp(m->nodes[i].name, name) == 0) {
             *out = i;
@@ -194,7 +194,7 @@ static void fill_info(const sa_model *m, int32_t i, sa_param_info *out)
 SA_API sa_status sa_param_get(const sa_model *m, int32_t i, sa_param_info *out)
 {
     if (!m || !out)
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_param_get: %s is NULL", !m ? "model" : "out");
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_param_get: %s is NULL", !m ? "model" : "out"));
     if (i < 0 || i >= m->np)
         return sa_model_fail(m, sa_fail(SA_ERR_NOT_FOUND, "sa_param_get: index %d is outside 0..%d",
                                         (int)i, (int)m->np - 1));
@@ -205,8 +205,8 @@ SA_API sa_status sa_param_get(const sa_model *m, int32_t i, sa_param_info *out)
 SA_API sa_status sa_param_find(const sa_model *m, const char *name, sa_param_info *out)
 {
     if (!m || !name || !out)
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_param_find: %s is NULL",
-                       !m ? "model" : !name ? "name" : "out");
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_param_find: %s is NULL",
+                                        !m ? "model" : !name ? "name" : "out"));
     for (int32_t i = 0; i < m->np; i++)
         if (strcmp(m->ptab[i].name, name) == 0) {
             fill_info(m, i, out);
@@ -218,7 +218,7 @@ SA_API sa_status sa_param_find(const sa_model *m, const char *name, sa_param_inf
 SA_API sa_status sa_params_flat(sa_model *m, float **values, float **grads, size_t *n)
 {
     if (!m || !values || !grads || !n)
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_params_flat: an argument is NULL");
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_params_flat: an argument is NULL"));
     *values = m->values;
     *grads = m->grads;
     *n = m->nflat;

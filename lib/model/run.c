@@ -1,5 +1,6 @@
 /* run.c — executing a model: inputs, activation planning, forward, backward. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,8 @@ SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data, int
         return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_set_input: '%s' needs 1 <= B, T <= %d, got B=%d T=%d",
                                         d->name, SA_MAX_DIM, (int)B, (int)T));
     size_t n;
-    if (!sa_mul_ok((size_t)B * (size_t)T, (size_t)d->F, &n) || !sa_mul_ok(n, sizeof(float), &(size_t){0}))
+    if ((size_t)B * (size_t)T > INT32_MAX || /* layers index rows of [B*T, F] with int */
+        !sa_mul_ok((size_t)B * (size_t)T, (size_t)d->F, &n) || !sa_mul_ok(n, sizeof(float), &(size_t){0}))
         return sa_model_fail(m, sa_fail(SA_ERR_OVERFLOW, "sa_set_input: '%s' B*T*F overflows", d->name));
     for (size_t i = 0; i < n; i++)
         if (!isfinite(data[i]))
@@ -37,20 +39,23 @@ SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data, int
                                                 "sa_set_input: '%s' lengths[%d] = %d is outside 1..T=%d",
                                                 d->name, (int)b, (int)lengths[b], (int)T));
     sa_input_buf *ib = &m->inputs[input];
-    if (n > ib->cap) {
-        float *p = malloc(n * sizeof(float));
-        if (!p)
-            return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_set_input: cannot allocate %zu floats", n));
+    /* allocate both buffers before touching either, so a failure changes nothing */
+    float *nd = n > ib->cap ? malloc(n * sizeof(float)) : NULL;
+    int32_t *nl = lengths && B > ib->len_cap ? malloc((size_t)B * sizeof(int32_t)) : NULL;
+    if ((n > ib->cap && !nd) || (lengths && B > ib->len_cap && !nl)) {
+        free(nd);
+        free(nl);
+        return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_set_input: cannot allocate %zu floats for '%s'",
+                                        n, d->name));
+    }
+    if (nd) {
         free(ib->data);
-        ib->data = p;
+        ib->data = nd;
         ib->cap = n;
     }
-    if (lengths && B > ib->len_cap) {
-        int32_t *p = malloc((size_t)B * sizeof(int32_t));
-        if (!p)
-            return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_set_input: out of memory"));
+    if (nl) {
         free(ib->len);
-        ib->len = p;
+        ib->len = nl;
         ib->len_cap = B;
     }
     memcpy(ib->data, data, n * sizeof(float));
@@ -112,6 +117,10 @@ static sa_status plan(sa_model *m, int train)
         sa_op_ctx c;
         sa_model_ctx(m, id, &c);
         v->B = c.in[0]->B;
+        for (int32_t i = 1; i < d->n_in; i++) /* per-sample inputs must agree on B */
+            if (c.in[i]->B != v->B)
+                return sa_fail(SA_ERR_SHAPE, "sa_forward: node '%s' (%s): input %d has B=%d, input 0 has B=%d",
+                               d->name, d->ops->kind, (int)i, (int)c.in[i]->B, (int)v->B);
         v->F = d->F;
         v->T = 1;
         v->len = NULL;
@@ -123,8 +132,11 @@ static sa_status plan(sa_model *m, int train)
                 c.out[k]->len = NULL;
             }
         sa_status s = d->ops->reshape(&c);
-        if (s != SA_OK)
-            return s;
+        if (s != SA_OK) { /* layer messages name the layer; say which call failed */
+            char msg[400];
+            snprintf(msg, sizeof msg, "%s", sa_tls_error());
+            return sa_fail(s, "sa_forward: %s", msg);
+        }
         size_t n;
         if (!sa_mul_ok((size_t)v->B * (size_t)v->T, (size_t)v->F, &n) || !sa_mul_ok(n, 2 * sizeof(float), &n))
             return sa_fail(SA_ERR_OVERFLOW, "sa_forward: node '%s' would hold %d x %d x %d values", d->name,
@@ -235,15 +247,21 @@ static sa_status run_backward(sa_model *m)
     return SA_OK;
 }
 
-static sa_status begin_backward(sa_model *m, const char *fn)
+static sa_status check_trained(sa_model *m, const char *fn)
 {
     if (m->fwd_state != SA_FWD_TRAIN)
         return sa_model_fail(m, sa_fail(SA_ERR_STATE, "%s: needs sa_forward(m, SA_TRAIN) first%s", fn,
                                         m->fwd_state == SA_FWD_INFER ? " (last forward was SA_INFER)" : ""));
+    return SA_OK;
+}
+
+/* Called once every argument is known good, so a rejected call keeps the
+ * node gradients of the previous backward. */
+static void reset_node_grads(sa_model *m)
+{
     memset(m->grad_region, 0, m->grad_region_bytes);
     memset(m->live, 0, (size_t)m->count);
     m->have_grads = 0;
-    return SA_OK;
 }
 
 SA_API sa_status sa_backward(sa_model *m, sa_node loss)
@@ -252,13 +270,14 @@ SA_API sa_status sa_backward(sa_model *m, sa_node loss)
     sa_status s = sa_model_check_node(m, loss, "sa_backward");
     if (s != SA_OK)
         return s;
-    if ((s = begin_backward(m, "sa_backward")) != SA_OK)
+    if ((s = check_trained(m, "sa_backward")) != SA_OK)
         return s;
     if (sa_numel(&m->val[loss]) != 1)
         return sa_model_fail(m, sa_fail(SA_ERR_SHAPE,
                                         "sa_backward: node '%s' is [%d, %d, %d], not a scalar loss; "
                                         "use sa_backward_from", m->nodes[loss].name, (int)m->val[loss].B,
                                         (int)m->val[loss].T, (int)m->val[loss].F));
+    reset_node_grads(m);
     m->val[loss].grad[0] = 1.0f;
     m->live[loss] = 1;
     return run_backward(m);
@@ -278,18 +297,22 @@ SA_API sa_status sa_backward_from(sa_model *m, int32_t n, const sa_node *nodes, 
         if (!grads[i])
             return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_backward_from: grads[%d] is NULL", (int)i));
     }
-    sa_status s = begin_backward(m, "sa_backward_from");
+    sa_status s = check_trained(m, "sa_backward_from");
     if (s != SA_OK)
         return s;
     for (int32_t i = 0; i < n; i++) {
-        sa_tensor *v = &m->val[nodes[i]];
-        size_t k = sa_numel(v);
-        for (size_t j = 0; j < k; j++) {
+        size_t k = sa_numel(&m->val[nodes[i]]);
+        for (size_t j = 0; j < k; j++)
             if (!isfinite(grads[i][j]))
                 return sa_model_fail(m, sa_fail(SA_ERR_NUMERIC, "sa_backward_from: grads[%d][%zu] is not finite",
                                                 (int)i, j));
+    }
+    reset_node_grads(m);
+    for (int32_t i = 0; i < n; i++) {
+        sa_tensor *v = &m->val[nodes[i]];
+        size_t k = sa_numel(v);
+        for (size_t j = 0; j < k; j++)
             v->grad[j] += grads[i][j];
-        }
         m->live[nodes[i]] = 1;
     }
     return run_backward(m);
@@ -366,7 +389,9 @@ SA_API sa_status sa_get_lengths(const sa_model *m, sa_node n, int32_t *dst, size
     if (s != SA_OK)
         return s;
     const sa_tensor *v = &m->val[n];
-    if (!dst || cap < (size_t)v->B)
+    if (!dst)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_get_lengths: dst is NULL"));
+    if (cap < (size_t)v->B)
         return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_get_lengths: needs room for B=%d values",
                                         (int)v->B));
     for (int32_t b = 0; b < v->B; b++)
@@ -400,7 +425,9 @@ SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode, f
     size_t need = (size_t)sh[0] * sh[1] * per_head;
     if (!dst && cap == 0)
         return SA_OK;
-    if (!dst || cap < need)
+    if (!dst)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_get_attention: dst is NULL with cap %zu", cap));
+    if (cap < need)
         return sa_model_fail(m, sa_fail(SA_ERR_SHAPE, "sa_get_attention: needs %zu floats, cap is %zu", need, cap));
     if (mode == SA_HEADS_ALL) {
         memcpy(dst, a, need * sizeof(float));

@@ -33,9 +33,9 @@ static sa_status check_desc(const sa_optim_desc *d)
     if (!(d->beta1 >= 0.0f && d->beta1 < 1.0f) || !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
         return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: betas must be in [0, 1), got %g, %g",
                        (double)d->beta1, (double)d->beta2);
-    if (!(d->eps > 0.0f) || !(d->weight_decay >= 0.0f) || !(d->clip_norm >= 0.0f) ||
+    if (!(d->eps > 0.0f) || !isfinite(d->eps) || !(d->weight_decay >= 0.0f) || !(d->clip_norm >= 0.0f) ||
         !isfinite(d->weight_decay) || !isfinite(d->clip_norm))
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: need eps > 0, weight_decay >= 0, clip_norm >= 0");
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: need finite eps > 0, weight_decay >= 0, clip_norm >= 0");
     return SA_OK;
 }
 
@@ -45,7 +45,8 @@ SA_API sa_status sa_optim_create(sa_model *m, const sa_optim_desc *desc, sa_opti
     if (out)
         *out = NULL;
     if (!m || !desc || !out)
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: %s is NULL", !m ? "model" : !desc ? "desc" : "out");
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_optim_create: %s is NULL",
+                                        !m ? "model" : !desc ? "desc" : "out"));
     sa_status s = check_desc(desc);
     if (s != SA_OK)
         return sa_model_fail(m, s);
@@ -80,7 +81,8 @@ SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr)
     if (!o)
         return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_set_lr: optimizer is NULL");
     if (!(lr > 0.0f) || !isfinite(lr))
-        return sa_fail(SA_ERR_INVALID_ARG, "sa_optim_set_lr: lr must be finite and > 0, got %g", (double)lr);
+        return sa_model_fail(o->m, sa_fail(SA_ERR_INVALID_ARG, "sa_optim_set_lr: lr must be finite and > 0, got %g",
+                                           (double)lr));
     o->d.lr = lr;
     return SA_OK;
 }
@@ -123,7 +125,7 @@ SA_API sa_status sa_optim_step(sa_optim *o)
     const sa_optim_desc *d = &o->d;
     sa_status s = sa_clip_grad_norm(m, d->clip_norm, NULL);
     if (s != SA_OK) /* non-finite gradients: leave the parameters as they are */
-        return s;
+        return sa_model_fail(m, sa_fail(s, "sa_optim_step: gradients are not finite; parameters unchanged"));
     float *p = m->values, *g = m->grads;
     size_t n = m->nflat;
     o->step++;
