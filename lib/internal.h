@@ -11,7 +11,7 @@
 
 #define SA_MAX_INPUTS 16   /* inputs of one node (concat is the widest) */
 #define SA_MAX_PORTS 4     /* outputs of one node: main value + extra ports */
-#define SA_MAX_PARAMS 32   /* parameter tensors of one node (4-layer BiGRU = 32) */
+#define SA_MAX_PARAMS 64   /* parameter tensors of one node (8-layer BiGRU = 64) */
 #define SA_NAME_MAX 64
 #define SA_MAX_DIM (1 << 24) /* largest B, T or F accepted: keeps products in range */
 
@@ -133,7 +133,7 @@ sa_status sa_reshape_same(sa_op_ctx *c);
 /* Output is one step per sample, no lengths. */
 sa_status sa_reshape_one(sa_op_ctx *c);
 
-extern const sa_layer_ops sa_op_input, sa_op_port, sa_op_dense, sa_op_act, sa_op_gru,
+extern const sa_layer_ops sa_op_input, sa_op_port, sa_op_dense, sa_op_act, sa_op_gru, sa_op_lstm,
     sa_op_attention_pool, sa_op_mean_time, sa_op_last_step, sa_op_concat, sa_op_loss;
 
 /* Index of an op in the registry (for default names). */

@@ -78,7 +78,8 @@ typedef enum sa_status {
 } sa_status;
 
 /* Size limits: B, T and every feature size are at most 2^24, B*T at most
- * 2^31 - 1, hidden at most 2^20, num_layers*directions at most 8. */
+ * 2^31 - 1, hidden at most 2^20, num_layers*directions at most 16 (9 with
+ * LSTM peepholes). */
 
 /** @return a short static name for a status ("SA_ERR_SHAPE"), never NULL. */
 SA_API const char *sa_status_str(sa_status s);
@@ -153,8 +154,10 @@ typedef struct sa_rnn_desc {
     int32_t return_sequences;  /**< 1: output [B, T, D*H]; 0: last state [B, 1, D*H] */
     sa_node initial_state;     /**< SA_NODE_NONE, or a node [B, 1, L*D*H] holding h0
                                     in PyTorch's (L*D, B, H) order, per sample */
+    sa_node initial_cell;      /**< LSTM only: SA_NODE_NONE or c0, laid out as h0 */
+    int32_t peephole;          /**< LSTM only: 1 adds peephole weights w_ci, w_cf, w_co */
 } sa_rnn_desc;
-#define SA_RNN_DESC_INIT sizeof(sa_rnn_desc), 0, 1, 0, 1, SA_NODE_NONE
+#define SA_RNN_DESC_INIT sizeof(sa_rnn_desc), 0, 1, 0, 1, SA_NODE_NONE, SA_NODE_NONE, 0
 /** @return a description with the defaults above and hidden = 0. */
 SA_API sa_rnn_desc sa_rnn_desc_default(void);
 
@@ -168,10 +171,19 @@ SA_API sa_rnn_desc sa_rnn_desc_default(void);
  *  last state then the reverse direction's final state (PyTorch h_n of the top layer). */
 SA_API sa_node sa_gru(sa_graph *g, sa_node x, const sa_rnn_desc *desc);
 
+/** LSTM with PyTorch numerics and layout: gates i, f, g, o; per layer k and
+ *  direction weight_ih_l{k}[_reverse] (4H, I_k), weight_hh_l{k} (4H, H),
+ *  bias_ih_l{k} (4H), bias_hh_l{k} (4H); init U(-1/√H, 1/√H). With
+ *  desc->peephole, also weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} (H):
+ *  i and f see w ⊙ c_{t-1}, o sees w ⊙ c_t. Lengths, directions and outputs as sa_gru(). */
+SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc);
+
 /** The final hidden state of every layer and direction of a recurrent node:
  *  [B, 1, L*D*H] in PyTorch's h_n order. Usable as another RNN's initial_state.
  *  @return the state node (asking twice gives the same node). */
 SA_API sa_node sa_rnn_final_state(sa_graph *g, sa_node rnn);
+/** The final cell state c_n of an LSTM node, laid out as sa_rnn_final_state(). */
+SA_API sa_node sa_rnn_final_cell(sa_graph *g, sa_node rnn);
 
 /** Scoring function of sa_attention_pool(). */
 typedef enum sa_score {

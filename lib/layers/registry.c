@@ -2,7 +2,7 @@
 #include "../internal.h"
 
 static const sa_layer_ops *const registry[] = {
-    &sa_op_input, &sa_op_port,       &sa_op_dense,     &sa_op_act,       &sa_op_gru,
+    &sa_op_input, &sa_op_port,       &sa_op_dense,     &sa_op_act,       &sa_op_gru,       &sa_op_lstm,
     &sa_op_attention_pool, &sa_op_mean_time, &sa_op_last_step, &sa_op_concat, &sa_op_loss,
 };
 

@@ -236,9 +236,9 @@ static void gru(void)
                           gru_with(b.g, b.x, bad_h[i], 1, 0, sizeof(sa_rnn_desc), SA_NODE_NONE));
         sa_graph_free(b.g);
     }
-    /* num_layers: 1..8 one-way, 1..4 bidirectional (32 parameter tensors) */
-    const struct { int32_t L, bi; } bad_l[] = {{0, 0}, {-1, 0}, {9, 0}, {INT32_MIN, 0}, {INT32_MAX, 0},
-                                               {5, 1}, {INT32_MAX, 1}, {INT32_MAX / 2 + 1, 1}};
+    /* num_layers: 1..16 one-way, 1..8 bidirectional (64 parameter tensors) */
+    const struct { int32_t L, bi; } bad_l[] = {{0, 0}, {-1, 0}, {17, 0}, {INT32_MIN, 0}, {INT32_MAX, 0},
+                                               {9, 1}, {INT32_MAX, 1}, {INT32_MAX / 2 + 1, 1}};
     for (size_t i = 0; i < sizeof bad_l / sizeof *bad_l; i++) {
         b = mk();
         EXPECT_BUILD_FAIL(b.g, SA_ERR_INVALID_ARG, "sa_gru",

@@ -31,7 +31,7 @@ i32p = C.POINTER(C.c_int32)
 class SaRnnDesc(C.Structure):
     _fields_ = [("struct_size", C.c_size_t), ("hidden", C.c_int32), ("num_layers", C.c_int32),
                 ("bidirectional", C.c_int32), ("return_sequences", C.c_int32),
-                ("initial_state", c_node)]
+                ("initial_state", c_node), ("initial_cell", c_node), ("peephole", C.c_int32)]
 
 
 class SaParamInfo(C.Structure):

@@ -1,0 +1,88 @@
+/* lstm.c — the LSTM cell, PyTorch numerics (gate order i, f, g, o), with
+ * optional peephole connections (Gers & Schmidhuber; seed 003):
+ *
+ *   i = σ(x_i + h_i + w_ci ⊙ c)     x_* = W_i* x + b_i*,  h_* = W_h* h + b_h*
+ *   f = σ(x_f + h_f + w_cf ⊙ c)
+ *   g = tanh(x_g + h_g)
+ *   c' = f ⊙ c + i ⊙ g
+ *   o = σ(x_o + h_o + w_co ⊙ c')
+ *   h' = o ⊙ tanh(c')
+ *
+ * Without peepholes the w_c* terms are absent, exactly as torch.nn.LSTM. */
+#include <math.h>
+
+#include "rnn.h"
+
+/* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL */
+static void lstm_fwd(int32_t H, const float *xr, const float *hr, float *h, float *c, float *save,
+                     const float *peep)
+{
+    for (int32_t j = 0; j < H; j++) {
+        float cp = c[j];
+        float ai = xr[j] + hr[j], af = xr[H + j] + hr[H + j];
+        float ag = xr[2 * H + j] + hr[2 * H + j], ao = xr[3 * H + j] + hr[3 * H + j];
+        if (peep) {
+            ai += peep[j] * cp;
+            af += peep[H + j] * cp;
+        }
+        float i = sa_sigmoidf(ai), f = sa_sigmoidf(af), g = tanhf(ag);
+        float cn = f * cp + i * g;
+        if (peep)
+            ao += peep[2 * H + j] * cn;
+        float o = sa_sigmoidf(ao);
+        save[j] = i;
+        save[H + j] = f;
+        save[2 * H + j] = g;
+        save[3 * H + j] = o;
+        save[4 * H + j] = cn;
+        c[j] = cn;
+        h[j] = o * tanhf(cn);
+    }
+}
+
+static void lstm_bwd(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,
+                     float *dc, float *dx, float *dhr, const float *peep, float *dpeep)
+{
+    (void)hprev;
+    for (int32_t j = 0; j < H; j++) {
+        float i = save[j], f = save[H + j], g = save[2 * H + j], o = save[3 * H + j], cn = save[4 * H + j];
+        float tc = tanhf(cn), cp = cprev[j];
+        // h' = o tanh(c')
+        float dao = dh[j] * tc * o * (1.0f - o);
+        float dcn = dc[j] + dh[j] * o * (1.0f - tc * tc);
+        if (peep) // o = σ(… + w_co c')
+            dcn += dao * peep[2 * H + j];
+        // c' = f c + i g
+        float dai = dcn * g * i * (1.0f - i), daf = dcn * cp * f * (1.0f - f);
+        float dag = dcn * i * (1.0f - g * g);
+        float dcp = dcn * f;
+        if (peep) {
+            dcp += dai * peep[j] + daf * peep[H + j];
+            dpeep[j] += dai * cp;
+            dpeep[H + j] += daf * cp;
+            dpeep[2 * H + j] += dao * cn;
+        }
+        dx[j] = dhr[j] = dai;
+        dx[H + j] = dhr[H + j] = daf;
+        dx[2 * H + j] = dhr[2 * H + j] = dag;
+        dx[3 * H + j] = dhr[3 * H + j] = dao;
+        dh[j] = 0.0f; // h_{t-1} reaches the cell only through W_hh
+        dc[j] = dcp;
+    }
+}
+
+const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 5, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
+
+const sa_layer_ops sa_op_lstm = {
+    .kind = "lstm",
+    .params = sa_rnn_params,
+    .reshape = sa_rnn_reshape,
+    .ws_bytes = sa_rnn_ws_bytes,
+    .forward = sa_rnn_forward,
+    .backward = sa_rnn_backward,
+};
+
+SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc)
+{
+    return sa_rnn_add(g, x, desc, &sa_op_lstm, "sa_lstm");
+}

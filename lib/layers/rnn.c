@@ -1,0 +1,410 @@
+/* rnn.c — the recurrent driver (see rnn.h). Per-sample lengths follow
+ * pack_padded_sequence: sample b runs L_b steps, the reverse direction starts
+ * at t = L_b − 1, padded outputs are 0, final states are taken at L_b. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rnn.h"
+
+typedef struct rnn_dims {
+    int32_t B, T, H, L, D, I, G, S, C, P; /* C: has_c; P: parameters per (layer, dir) */
+    size_t BT;
+} rnn_dims;
+
+static const sa_rnn_cell *cell_of(const sa_node_def *d)
+{
+    return d->ops == &sa_op_lstm ? &sa_lstm_cell : &sa_gru_cell;
+}
+
+static rnn_dims dims(const sa_op_ctx *c)
+{
+    const int32_t *a = c->def->iarg;
+    const sa_rnn_cell *cell = cell_of(c->def);
+    rnn_dims g = {c->in[0]->B, c->in[0]->T, a[RNN_H], a[RNN_LAYERS], a[RNN_DIRS], a[RNN_IN],
+                  cell->G, cell->S, cell->has_c, a[RNN_PEEP] ? 7 : 4, 0};
+    g.BT = (size_t)g.B * g.T;
+    return g;
+}
+
+static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g->D * g->H; }
+
+/* Workspace, in floats:
+ *   per (layer, dir): save (BT·S·H), hprev (BT·H), cprev (BT·H, cells with c)
+ *   per layer: output sequence (BT·D·H)
+ *   hfinal, cfinal (L·D·B·H each)
+ *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H), step (B·G·H), h, c, dh, dc (B·H each),
+ *            dY, dX (BT·D·H each) */
+typedef struct rnn_ws {
+    float *save, *hprev, *cprev, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX;
+} rnn_ws;
+
+static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
+{
+    size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
+    size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
+    size_t sizes[15] = {LD * BT * g->S * H, LD * BT * H, C * LD * BT * H, (size_t)g->L * BT * DH,
+                        LD * BH, C * LD * BH, BT * GH, BT * GH, (size_t)g->B * GH,
+                        BH, BH, BH, BH, BT * DH, BT * DH};
+    float **slots[15] = {&w->save, &w->hprev, &w->cprev, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
+                         &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX};
+    size_t off = 0;
+    for (int i = 0; i < 15; i++) {
+        if (base)
+            *slots[i] = base + off;
+        off += sizes[i];
+    }
+    return off;
+}
+
+size_t sa_rnn_ws_bytes(const sa_op_ctx *c)
+{
+    rnn_dims g = dims(c);
+    /* bound first in floating point: L·D·BT·(S+3)·H can exceed size_t */
+    long double est = (long double)g.L * g.D * g.BT * g.H * (g.S + 3 + 2 * g.G + 4.0L);
+    if (est * sizeof(float) > (long double)(SIZE_MAX / 4))
+        return SIZE_MAX;
+    return ws_layout(&g, NULL, &(rnn_ws){0}) * sizeof(float);
+}
+
+int32_t sa_rnn_params(const sa_node_def *d, sa_param_spec *s)
+{
+    const sa_rnn_cell *cell = cell_of(d);
+    int32_t H = d->iarg[RNN_H], L = d->iarg[RNN_LAYERS], D = d->iarg[RNN_DIRS], GH = cell->G * H;
+    float bound = 1.0f / sqrtf((float)H);
+    static const char *const names[7] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                         "weight_ci", "weight_cf", "weight_co"};
+    int32_t n = 0, per = d->iarg[RNN_PEEP] ? 7 : 4;
+    for (int32_t k = 0; k < L; k++)
+        for (int32_t dir = 0; dir < D; dir++)
+            for (int32_t j = 0; j < per; j++) {
+                int32_t in = k == 0 ? d->iarg[RNN_IN] : D * H;
+                int32_t rows = j < 4 ? GH : H, cols = j == 0 ? in : j == 1 ? H : 1;
+                s[n] = (sa_param_spec){"", j < 2 ? 2 : 1, {rows, cols}, SA_INIT_UNIFORM, bound};
+                snprintf(s[n++].suffix, SA_NAME_MAX, "%s_l%d%s", names[j], (int)k, dir ? "_reverse" : "");
+            }
+    return n;
+}
+
+sa_status sa_rnn_reshape(sa_op_ctx *c)
+{
+    const sa_node_def *d = c->def;
+    for (int slot = RNN_H0; slot <= RNN_C0; slot++)
+        if (d->iarg[slot] && c->in[d->iarg[slot]]->T != 1)
+            return sa_fail(SA_ERR_SHAPE, "sa_forward: %s '%s': initial %s must have T=1, got T=%d",
+                           d->ops->kind, d->name, slot == RNN_H0 ? "state" : "cell",
+                           (int)c->in[d->iarg[slot]]->T);
+    if (d->iarg[RNN_SEQ])
+        sa_reshape_same(c);
+    else
+        sa_reshape_one(c);
+    return SA_OK;
+}
+
+/* time index of sample b at step s of direction dir, or -1 when b is done */
+static inline int32_t step_time(const sa_tensor *x, int32_t b, int32_t s, int32_t dir)
+{
+    int32_t L = sa_len(x, b);
+    if (s >= L)
+        return -1;
+    return dir ? L - 1 - s : s;
+}
+
+/* state = init[:, ld·H : +H] of a [B, 1, L·D·H] node, or zeros */
+static void load_state(float *dst, const sa_tensor *init, const rnn_dims *g, int32_t ld)
+{
+    if (!init) {
+        memset(dst, 0, (size_t)g->B * g->H * sizeof(float));
+        return;
+    }
+    for (int32_t b = 0; b < g->B; b++)
+        memcpy(dst + (size_t)b * g->H, init->data + (size_t)b * init->F + (size_t)ld * g->H,
+               (size_t)g->H * sizeof(float));
+}
+
+static const sa_tensor *init_of(const sa_op_ctx *c, int slot)
+{
+    return c->def->iarg[slot] ? c->in[c->def->iarg[slot]] : NULL;
+}
+
+static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
+                        const float *xin, float *yout)
+{
+    const sa_rnn_cell *cell = cell_of(c->def);
+    const sa_tensor *x = c->in[0];
+    int32_t H = g->H, GH = g->G * g->H, in = layer_in(g, k), DH = g->D * H, ld = k * g->D + dir;
+    float *const *p = &c->param[ld * g->P];
+    const float *Wih = p[0], *Whh = p[1], *bih = p[2], *bhh = p[3], *peep = g->P == 7 ? p[4] : NULL;
+    size_t SH = (size_t)g->S * H;
+    float *save = w->save + (size_t)ld * g->BT * SH, *hprev = w->hprev + (size_t)ld * g->BT * H;
+    float *cprev = g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
+    float *h = w->h, *cs = w->c, *hp = w->step;
+
+    for (size_t r = 0; r < g->BT; r++) // xp = X W_ihᵀ + b_ih   (BT, GH)
+        memcpy(w->xp + r * GH, bih, (size_t)GH * sizeof(float));
+    sa_gemm(0, 1, (int)g->BT, GH, in, 1.0f, xin, in, Wih, in, 1.0f, w->xp, GH);
+    load_state(h, init_of(c, RNN_H0), g, ld);
+    if (g->C)
+        load_state(cs, init_of(c, RNN_C0), g, ld);
+
+    for (int32_t s = 0; s < g->T; s++) {
+        for (int32_t b = 0; b < g->B; b++) // hp = h W_hhᵀ + b_hh   (B, GH)
+            memcpy(hp + (size_t)b * GH, bhh, (size_t)GH * sizeof(float));
+        sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 1.0f, hp, GH);
+        for (int32_t b = 0; b < g->B; b++) {
+            int32_t t = step_time(x, b, s, dir);
+            if (t < 0)
+                continue;
+            size_t row = (size_t)b * g->T + t;
+            float *hb = h + (size_t)b * H, *cb = g->C ? cs + (size_t)b * H : NULL;
+            memcpy(hprev + row * H, hb, (size_t)H * sizeof(float));
+            if (cb)
+                memcpy(cprev + row * H, cb, (size_t)H * sizeof(float));
+            cell->fwd(H, w->xp + row * GH, hp + (size_t)b * GH, hb, cb, save + row * SH, peep);
+            memcpy(yout + row * DH + (size_t)dir * H, hb, (size_t)H * sizeof(float));
+        }
+    }
+    memcpy(w->hfinal + (size_t)ld * g->B * H, h, (size_t)g->B * H * sizeof(float));
+    if (g->C)
+        memcpy(w->cfinal + (size_t)ld * g->B * H, cs, (size_t)g->B * H * sizeof(float));
+}
+
+static float *layer_out(const sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k)
+{
+    if (k == g->L - 1 && c->def->iarg[RNN_SEQ])
+        return c->out[0]->data;
+    return w->outs + (size_t)k * g->BT * g->D * g->H;
+}
+
+/* [B, 1, L·D·H] in PyTorch's (L·D, B, H) order, per sample */
+static void store_states(float *dst, const float *src, const rnn_dims *g)
+{
+    size_t LD = (size_t)g->L * g->D, H = (size_t)g->H;
+    for (int32_t b = 0; b < g->B; b++)
+        for (size_t ld = 0; ld < LD; ld++)
+            memcpy(dst + ((size_t)b * LD + ld) * H, src + (ld * g->B + b) * H, H * sizeof(float));
+}
+
+sa_status sa_rnn_forward(sa_op_ctx *c)
+{
+    rnn_dims g = dims(c);
+    rnn_ws w;
+    ws_layout(&g, c->ws, &w);
+    size_t LD = (size_t)g.L * g.D, H = (size_t)g.H;
+    /* padded rows are never written by the time loop but are read (times a zero
+     * gradient) by the batched weight-gradient GEMMs: they must hold finite values */
+    if (c->in[0]->len) {
+        memset(w.hprev, 0, LD * g.BT * H * sizeof(float));
+        if (g.C)
+            memset(w.cprev, 0, LD * g.BT * H * sizeof(float));
+    }
+    for (int32_t k = 0; k < g.L; k++) {
+        const float *xin = k == 0 ? c->in[0]->data : layer_out(c, &g, &w, k - 1);
+        float *y = layer_out(c, &g, &w, k);
+        memset(y, 0, g.BT * g.D * H * sizeof(float));
+        for (int32_t dir = 0; dir < g.D; dir++)
+            forward_dir(c, &g, &w, k, dir, xin, y);
+    }
+    int32_t DH = g.D * g.H;
+    if (!c->def->iarg[RNN_SEQ]) // last state of the top layer, directions side by side
+        for (int32_t b = 0; b < g.B; b++)
+            for (int32_t dir = 0; dir < g.D; dir++)
+                memcpy(c->out[0]->data + (size_t)b * DH + (size_t)dir * H,
+                       w.hfinal + ((size_t)((g.L - 1) * g.D + dir) * g.B + b) * H, H * sizeof(float));
+    if (c->out[1])
+        store_states(c->out[1]->data, w.hfinal, &g);
+    if (c->out[2])
+        store_states(c->out[2]->data, w.cfinal, &g);
+    return SA_OK;
+}
+
+/* dst[b] += port gradient of (layer, dir) ld, from a [B, 1, L·D·H] gradient */
+static void add_state_grad(float *dst, const sa_tensor *port, const rnn_dims *g, int32_t ld)
+{
+    if (!port || !port->grad)
+        return;
+    size_t LDH = (size_t)g->L * g->D * g->H;
+    for (int32_t b = 0; b < g->B; b++)
+        for (int32_t j = 0; j < g->H; j++)
+            dst[(size_t)b * g->H + j] += port->grad[(size_t)b * LDH + (size_t)ld * g->H + j];
+}
+
+static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
+                         const float *xin, float *dxin)
+{
+    const sa_rnn_cell *cell = cell_of(c->def);
+    const sa_tensor *x = c->in[0];
+    int32_t H = g->H, GH = g->G * H, in = layer_in(g, k), DH = g->D * H, ld = k * g->D + dir;
+    float *const *p = &c->param[ld * g->P];
+    float *const *dp = &c->pgrad[ld * g->P];
+    const float *Wih = p[0], *Whh = p[1], *peep = g->P == 7 ? p[4] : NULL;
+    size_t SH = (size_t)g->S * H;
+    const float *save = w->save + (size_t)ld * g->BT * SH, *hprev = w->hprev + (size_t)ld * g->BT * H;
+    const float *cprev = g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
+    float *dxp = w->xp, *dhp = w->dhp, *dhs = w->step, *dh = w->dh, *dc = w->dc;
+    memset(dxp, 0, g->BT * GH * sizeof(float));
+    memset(dhp, 0, g->BT * GH * sizeof(float));
+
+    /* the carried gradients start from those of this direction's final states */
+    memset(dh, 0, (size_t)g->B * H * sizeof(float));
+    memset(dc, 0, (size_t)g->B * H * sizeof(float));
+    add_state_grad(dh, c->out[1], g, ld);
+    add_state_grad(dc, c->out[2], g, ld);
+    if (k == g->L - 1 && !c->def->iarg[RNN_SEQ])
+        for (int32_t b = 0; b < g->B; b++)
+            for (int32_t j = 0; j < H; j++)
+                dh[(size_t)b * H + j] += c->out[0]->grad[(size_t)b * DH + (size_t)dir * H + j];
+
+    for (int32_t s = g->T - 1; s >= 0; s--) {
+        memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
+        for (int32_t b = 0; b < g->B; b++) {
+            int32_t t = step_time(x, b, s, dir);
+            if (t < 0)
+                continue;
+            size_t row = (size_t)b * g->T + t;
+            float *dhb = dh + (size_t)b * H;
+            const float *dyr = w->dY + row * DH + (size_t)dir * H;
+            for (int32_t j = 0; j < H; j++) // y_t = h_t
+                dhb[j] += dyr[j];
+            cell->bwd(H, save + row * SH, hprev + row * H, cprev ? cprev + row * H : NULL, dhb,
+                      g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhs + (size_t)b * GH, peep,
+                      peep ? dp[4] : NULL);
+            memcpy(dhp + row * GH, dhs + (size_t)b * GH, (size_t)GH * sizeof(float));
+        }
+        sa_gemm(0, 0, g->B, H, GH, 1.0f, dhs, GH, Whh, H, 1.0f, dh, H); // dh += dhs W_hh
+    }
+    /* dh, dc are now the gradients of the initial states */
+    for (int slot = RNN_H0; slot <= RNN_C0; slot++) {
+        const sa_tensor *init = init_of(c, slot);
+        const float *src = slot == RNN_H0 ? dh : dc;
+        if (init && init->grad)
+            for (int32_t b = 0; b < g->B; b++)
+                for (int32_t j = 0; j < H; j++)
+                    init->grad[(size_t)b * init->F + (size_t)ld * H + j] += src[(size_t)b * H + j];
+    }
+    sa_gemm(1, 0, GH, H, (int)g->BT, 1.0f, dhp, GH, hprev, H, 1.0f, dp[1], H);  // dW_hh += dhpᵀ hprev
+    sa_gemm(1, 0, GH, in, (int)g->BT, 1.0f, dxp, GH, xin, in, 1.0f, dp[0], in); // dW_ih += dxpᵀ X
+    for (size_t r = 0; r < g->BT; r++)
+        for (int32_t j = 0; j < GH; j++) {
+            dp[2][j] += dxp[r * GH + j];
+            dp[3][j] += dhp[r * GH + j];
+        }
+    if (dxin)
+        sa_gemm(0, 0, (int)g->BT, in, GH, 1.0f, dxp, GH, Wih, in, 1.0f, dxin, in); // dX += dxp W_ih
+}
+
+void sa_rnn_backward(sa_op_ctx *c)
+{
+    rnn_dims g = dims(c);
+    rnn_ws w;
+    ws_layout(&g, c->ws, &w);
+    size_t seq = g.BT * g.D * g.H;
+    if (c->def->iarg[RNN_SEQ])
+        memcpy(w.dY, c->out[0]->grad, seq * sizeof(float));
+    else
+        memset(w.dY, 0, seq * sizeof(float));
+    for (int32_t k = g.L - 1; k >= 0; k--) {
+        const float *xin = k == 0 ? c->in[0]->data : layer_out(c, &g, &w, k - 1);
+        float *dxin = k == 0 ? c->in[0]->grad : w.dX;
+        if (k > 0)
+            memset(w.dX, 0, seq * sizeof(float));
+        for (int32_t dir = 0; dir < g.D; dir++)
+            backward_dir(c, &g, &w, k, dir, xin, dxin);
+        if (k > 0) { // the input gradient of layer k is the output gradient of layer k − 1
+            float *t = w.dY;
+            w.dY = w.dX;
+            w.dX = t;
+        }
+    }
+}
+
+SA_API sa_rnn_desc sa_rnn_desc_default(void)
+{
+    sa_rnn_desc d = {SA_RNN_DESC_INIT};
+    return d;
+}
+
+/* the value of a desc field, or its default when the caller's struct predates it */
+#define DESC_FIELD(desc, field, dflt)                                                          \
+    ((desc)->struct_size >= offsetof(sa_rnn_desc, field) + sizeof((desc)->field) ? (desc)->field \
+                                                                                  : (dflt))
+
+static int add_init(sa_graph *g, sa_node_def *d, sa_node n, int slot, const char *what, const char *fn)
+{
+    if (n == SA_NODE_NONE)
+        return 1;
+    if (!sa_graph_check(g, fn, 1, &n))
+        return 0;
+    int32_t need = d->iarg[RNN_LAYERS] * d->iarg[RNN_DIRS] * d->iarg[RNN_H];
+    if (g->nodes[n].F != need) {
+        sa_graph_fail(g, SA_ERR_SHAPE, "%s: %s has %d features, needs layers*dirs*hidden = %d", fn, what,
+                      (int)g->nodes[n].F, (int)need);
+        return 0;
+    }
+    d->iarg[slot] = d->n_in;
+    d->in[d->n_in++] = n;
+    return 1;
+}
+
+sa_node sa_rnn_add(sa_graph *g, sa_node x, const sa_rnn_desc *desc, const sa_layer_ops *ops, const char *fn)
+{
+    if (!sa_graph_check(g, fn, 1, &x))
+        return SA_NODE_INVALID;
+    if (!desc)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: desc is NULL", fn);
+    if (desc->struct_size < offsetof(sa_rnn_desc, initial_state) + sizeof(sa_node))
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: desc->struct_size %zu is too small "
+                             "(use SA_RNN_DESC_INIT)", fn, desc->struct_size);
+    int32_t H = desc->hidden, L = desc->num_layers, D = desc->bidirectional ? 2 : 1;
+    int32_t peep = DESC_FIELD(desc, peephole, 0);
+    sa_node c0 = DESC_FIELD(desc, initial_cell, SA_NODE_NONE);
+    if (H < 1 || H > (1 << 20))
+        return sa_graph_fail(g, SA_ERR_SHAPE, "%s: hidden must be in 1..%d, got %d", fn, 1 << 20, (int)H);
+    if (desc->bidirectional != 0 && desc->bidirectional != 1)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: bidirectional must be 0 or 1", fn);
+    if (peep != 0 && peep != 1)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: peephole must be 0 or 1", fn);
+    if (peep && ops != &sa_op_lstm)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: peephole connections exist for LSTM only", fn);
+    if (c0 != SA_NODE_NONE && ops != &sa_op_lstm)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: initial_cell exists for LSTM only", fn);
+    int32_t per = peep ? 7 : 4;
+    if (L < 1 || L > SA_MAX_PARAMS / (per * D))
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: num_layers must be in 1..%d, got %d", fn,
+                             SA_MAX_PARAMS / (per * D), (int)L);
+    sa_node_def d = {.ops = ops, .F = D * H, .n_in = 1, .in = {x}};
+    d.iarg[RNN_H] = H;
+    d.iarg[RNN_LAYERS] = L;
+    d.iarg[RNN_DIRS] = D;
+    d.iarg[RNN_SEQ] = desc->return_sequences ? 1 : 0;
+    d.iarg[RNN_IN] = g->nodes[x].F;
+    d.iarg[RNN_PEEP] = peep;
+    if (!add_init(g, &d, desc->initial_state, RNN_H0, "initial_state", fn) ||
+        !add_init(g, &d, c0, RNN_C0, "initial_cell", fn))
+        return SA_NODE_INVALID;
+    return sa_graph_add(g, &d);
+}
+
+static sa_node final_port(sa_graph *g, sa_node rnn, int32_t port, const char *fn)
+{
+    if (!sa_graph_check(g, fn, 1, &rnn))
+        return SA_NODE_INVALID;
+    const sa_node_def *d = &g->nodes[rnn];
+    if (d->ops != &sa_op_gru && d->ops != &sa_op_lstm)
+        return sa_graph_fail(g, SA_ERR_BAD_NODE, "%s: node '%s' is a %s, not a recurrent layer", fn, d->name,
+                             d->ops->kind);
+    if (port == 2 && d->ops != &sa_op_lstm)
+        return sa_graph_fail(g, SA_ERR_BAD_NODE, "%s: node '%s' is a %s, which has no cell state", fn,
+                             d->name, d->ops->kind);
+    return sa_graph_port(g, rnn, port, d->iarg[RNN_LAYERS] * d->iarg[RNN_DIRS] * d->iarg[RNN_H]);
+}
+
+SA_API sa_node sa_rnn_final_state(sa_graph *g, sa_node rnn)
+{
+    return final_port(g, rnn, 1, "sa_rnn_final_state");
+}
+
+SA_API sa_node sa_rnn_final_cell(sa_graph *g, sa_node rnn)
+{
+    return final_port(g, rnn, 2, "sa_rnn_final_cell");
+}
