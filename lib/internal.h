@@ -109,7 +109,17 @@ typedef struct sa_op_ctx {
     float *pgrad[SA_MAX_PARAMS];
     void *ws;                     /* workspace: ws_bytes(), kept until backward */
     int train;
+    /* step execution (sa_step): */
+    int stepping;                 /* 1 while running one step of a stepped node */
+    int32_t pos;                  /* step index, 0 at the first step after sa_step_begin */
+    unsigned char in_stepped[SA_MAX_INPUTS]; /* which inputs change at every step */
+    struct sa_model *model;       /* for sa_ctx_state() */
+    sa_node id;
 } sa_op_ctx;
+
+/* A node's state that persists across steps (recurrent states, KV caches),
+ * grown to at least bytes with its content kept. @return NULL when out of memory. */
+void *sa_ctx_state(sa_op_ctx *c, size_t bytes);
 
 struct sa_layer_ops {
     const char *kind;           /* "gru": default names and messages */
@@ -126,6 +136,13 @@ struct sa_layer_ops {
     void (*backward)(sa_op_ctx *c);
     /* Kept attention weights and {B, heads, Tq, Tk}; NULL if the node has none. */
     const float *(*attention)(const sa_op_ctx *c, int32_t shape[4]);
+    /* Step execution. per_step: forward on one step is already right (no state
+     * across time). step: one step with state kept through sa_ctx_state();
+     * can_step: SA_OK or SA_ERR_UNSUPPORTED with a message, given which inputs
+     * are stepped (NULL: any). Neither per_step nor step: cannot be stepped. */
+    int per_step;
+    sa_status (*step)(sa_op_ctx *c);
+    sa_status (*can_step)(const sa_node_def *d, const unsigned char *in_stepped);
 };
 
 /* Default reshape: output keeps in[0]'s T and lengths. */

@@ -205,6 +205,53 @@ SA_API sa_node sa_last_step(sa_graph *g, sa_node x);
  *  @param xs borrowed array of n node ids (2 <= n <= 16). */
 SA_API sa_node sa_concat(sa_graph *g, int32_t n, const sa_node *xs);
 
+/** Multi-head attention description. Start from SA_MHA_DESC_INIT or sa_mha_desc_default(). */
+typedef struct sa_mha_desc {
+    size_t struct_size;  /**< sizeof(sa_mha_desc) */
+    int32_t embed_dim;   /**< E (required): the query's feature size; E % num_heads == 0 */
+    int32_t num_heads;   /**< default 1 */
+    int32_t causal;      /**< 1: query step i sees key steps j <= i only (top-left aligned,
+                              as torch's is_causal); in step execution i is the step index */
+    int32_t bias;        /**< 1 (default): projection biases */
+} sa_mha_desc;
+#define SA_MHA_DESC_INIT sizeof(sa_mha_desc), 0, 1, 0, 1
+SA_API sa_mha_desc sa_mha_desc_default(void);
+
+/** Multi-head attention with torch.nn.MultiheadAttention numerics and layout:
+ *  softmax(Q Kᵀ/√d_head + mask) V per head, then the output projection.
+ *  query [B, Tq, E], key [B, Tk, kdim], value [B, Tk, vdim] (self-attention:
+ *  pass the same node three times). Output [B, Tq, E], with the query's lengths.
+ *  Parameters: in_proj_weight (3E, E) when kdim == vdim == E, otherwise
+ *  q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight (E, vdim);
+ *  in_proj_bias (3E); out_proj.weight (E, E); out_proj.bias (E). Init as torch
+ *  (xavier-uniform projections, zero biases).
+ *  Keys past each sample's key length are masked (key padding); a query row
+ *  with no visible key gives a zero output and zero weights, never NaN.
+ *  Keeps the weights for sa_get_attention(): [B, heads, Tq, Tk]. */
+SA_API sa_node sa_mha(sa_graph *g, sa_node query, sa_node key, sa_node value, const sa_mha_desc *desc);
+
+/** Scaled dot-product attention without projections, one head:
+ *  softmax(Q Kᵀ/√F_q + mask) V. q [B, Tq, F], k [B, Tk, F], v [B, Tk, Fv];
+ *  output [B, Tq, Fv]. Masks and kept weights as sa_mha(). */
+SA_API sa_node sa_sdpa(sa_graph *g, sa_node q, sa_node k, sa_node v, int32_t causal);
+
+/** Steps [start, start + count) of a sequence: [B, T, F] -> [B, count, F].
+ *  Needs start + count <= T at run time; lengths are clipped to the window. */
+SA_API sa_node sa_slice_time(sa_graph *g, sa_node x, int32_t start, int32_t count);
+/** Features [start, start + count) of a value: [B, T, F] -> [B, T, count].
+ *  E.g. the top layer's part of an RNN's final states. */
+SA_API sa_node sa_slice_features(sa_graph *g, sa_node x, int32_t start, int32_t count);
+/** Repeats a per-sequence vector over the time of another node:
+ *  x [B, 1, F], like [B, T, *] -> [B, T, F] with like's lengths. */
+SA_API sa_node sa_repeat_time(sa_graph *g, sa_node x, sa_node like);
+/** Element-wise sum of two values of the same shape (residual connections). */
+SA_API sa_node sa_add(sa_graph *g, sa_node a, sa_node b);
+
+/* Note on bidirectional states: an RNN's final states [B, 1, L*2*H] hold, per
+ * layer, the forward then the reverse state; read as [B, 1, L*(2H)] they are
+ * exactly torch's cat(h_n[0::2], h_n[1::2], dim=-1), so they initialise an
+ * L-layer decoder of hidden 2H directly, with no reshape node. */
+
 /** Mean squared error between pred and target of the same shape, averaged over
  *  all valid elements (padded steps of pred excluded). Output [1, 1, 1]. */
 SA_API sa_node sa_loss_mse(sa_graph *g, sa_node pred, sa_node target);
@@ -320,6 +367,39 @@ typedef enum sa_heads {
  *  mode, NULL dst with cap > 0), SA_ERR_STATE (before forward), SA_ERR_SHAPE (cap too small). */
 SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode,
                                   float *dst, size_t cap, int32_t shape[4]);
+
+/* ------------------------------------------------------- step execution */
+
+/** Stateful step execution, for autoregressive decoding and streaming.
+ *  sa_step_begin() names the "stepped" inputs; every node that depends on one
+ *  of them then runs one time step per sa_step() call, keeping its state
+ *  (recurrent h and c, cached keys and values of causal self-attention) between
+ *  calls. Nodes that depend on no stepped input (an encoder, cross-attention
+ *  keys and values) run once, at the first sa_step() after sa_step_begin().
+ *  Generating T steps costs T steps of work; outputs equal the full-sequence
+ *  forward (tested). Inference only: sa_backward() is not allowed.
+ *
+ *  Supported on a stepped path: inputs, dense, activations, concat, add,
+ *  slices of features, unidirectional GRU/LSTM, attention (sa_mha, sa_sdpa)
+ *  whose keys/values are either not stepped or the same stepped sequence with
+ *  a causal mask. Others (bidirectional RNNs, pooling over time, losses) give
+ *  SA_ERR_UNSUPPORTED at sa_step_begin().
+ *
+ *  @param stepped borrowed: n input node ids (n >= 1).
+ *  @return SA_OK, SA_ERR_INVALID_ARG, SA_ERR_BAD_NODE (not an input), SA_ERR_UNSUPPORTED. */
+SA_API sa_status sa_step_begin(sa_model *m, int32_t n, const sa_node *stepped);
+
+/** Runs one step. Stepped inputs must be set with T = 1 (no lengths) and the
+ *  same B as the other inputs; other inputs are read at the first step only.
+ *  Afterwards sa_get_output() of a stepped node gives this step [B, 1, F] and
+ *  sa_get_attention() this step's weights [B, heads, 1, Tk].
+ *  @return SA_OK, SA_ERR_STATE (no sa_step_begin, or a non-stepped input
+ *  changed since the first step: call sa_step_begin again), SA_ERR_SHAPE, SA_ERR_NO_MEMORY. */
+SA_API sa_status sa_step(sa_model *m);
+
+/** @return the number of sa_step() calls since sa_step_begin() (the position
+ *  of the next step), or -1 if the model is not in step execution. */
+SA_API int32_t sa_step_position(const sa_model *m);
 
 /* --------------------------------------------------------------- parameters */
 

@@ -52,6 +52,7 @@ const sa_layer_ops sa_op_act = {
     .kind = "act",
     .reshape = sa_reshape_same,
     .forward = act_forward,
+    .per_step = 1,
     .backward = act_backward,
 };
 

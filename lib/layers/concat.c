@@ -45,6 +45,7 @@ const sa_layer_ops sa_op_concat = {
     .kind = "concat",
     .reshape = concat_reshape,
     .forward = concat_forward,
+    .per_step = 1,
     .backward = concat_backward,
 };
 

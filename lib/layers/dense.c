@@ -44,6 +44,7 @@ const sa_layer_ops sa_op_dense = {
     .params = dense_params,
     .reshape = sa_reshape_same,
     .forward = dense_forward,
+    .per_step = 1,
     .backward = dense_backward,
 };
 

@@ -80,6 +80,8 @@ const sa_layer_ops sa_op_lstm = {
     .ws_bytes = sa_rnn_ws_bytes,
     .forward = sa_rnn_forward,
     .backward = sa_rnn_backward,
+    .step = sa_rnn_step,
+    .can_step = sa_rnn_can_step,
 };
 
 SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc)

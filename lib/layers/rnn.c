@@ -127,8 +127,10 @@ static const sa_tensor *init_of(const sa_op_ctx *c, int slot)
     return c->def->iarg[slot] ? c->in[c->def->iarg[slot]] : NULL;
 }
 
+/* carry: NULL to start from the initial-state inputs (or zeros), else the
+ * (L·D, B, H) h then c states to start from (step execution) */
 static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
-                        const float *xin, float *yout)
+                        const float *xin, float *yout, const float *carry)
 {
     const sa_rnn_cell *cell = cell_of(c->def);
     const sa_tensor *x = c->in[0];
@@ -143,9 +145,16 @@ static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_
     for (size_t r = 0; r < g->BT; r++) // xp = X W_ihᵀ + b_ih   (BT, GH)
         memcpy(w->xp + r * GH, bih, (size_t)GH * sizeof(float));
     sa_gemm(0, 1, (int)g->BT, GH, in, 1.0f, xin, in, Wih, in, 1.0f, w->xp, GH);
-    load_state(h, init_of(c, RNN_H0), g, ld);
-    if (g->C)
-        load_state(cs, init_of(c, RNN_C0), g, ld);
+    size_t BH = (size_t)g->B * H, LDBH = (size_t)g->L * g->D * BH;
+    if (carry) {
+        memcpy(h, carry + ld * BH, BH * sizeof(float));
+        if (g->C)
+            memcpy(cs, carry + LDBH + ld * BH, BH * sizeof(float));
+    } else {
+        load_state(h, init_of(c, RNN_H0), g, ld);
+        if (g->C)
+            load_state(cs, init_of(c, RNN_C0), g, ld);
+    }
 
     for (int32_t s = 0; s < g->T; s++) {
         for (int32_t b = 0; b < g->B; b++) // hp = h W_hhᵀ + b_hh   (B, GH)
@@ -185,7 +194,7 @@ static void store_states(float *dst, const float *src, const rnn_dims *g)
             memcpy(dst + ((size_t)b * LD + ld) * H, src + (ld * g->B + b) * H, H * sizeof(float));
 }
 
-sa_status sa_rnn_forward(sa_op_ctx *c)
+static sa_status run_forward(sa_op_ctx *c, const float *carry)
 {
     rnn_dims g = dims(c);
     rnn_ws w;
@@ -203,7 +212,7 @@ sa_status sa_rnn_forward(sa_op_ctx *c)
         float *y = layer_out(c, &g, &w, k);
         memset(y, 0, g.BT * g.D * H * sizeof(float));
         for (int32_t dir = 0; dir < g.D; dir++)
-            forward_dir(c, &g, &w, k, dir, xin, y);
+            forward_dir(c, &g, &w, k, dir, xin, y, carry);
     }
     int32_t DH = g.D * g.H;
     if (!c->def->iarg[RNN_SEQ]) // last state of the top layer, directions side by side
@@ -215,6 +224,42 @@ sa_status sa_rnn_forward(sa_op_ctx *c)
         store_states(c->out[1]->data, w.hfinal, &g);
     if (c->out[2])
         store_states(c->out[2]->data, w.cfinal, &g);
+    return SA_OK;
+}
+
+sa_status sa_rnn_forward(sa_op_ctx *c) { return run_forward(c, NULL); }
+
+/* One step (T = 1) from the states kept since the previous step; the first
+ * step starts from the initial-state inputs. States live in the node's step
+ * state as (L·D, B, H) h then c. */
+sa_status sa_rnn_step(sa_op_ctx *c)
+{
+    rnn_dims g = dims(c);
+    size_t LDBH = (size_t)g.L * g.D * g.B * g.H;
+    float *carry = sa_ctx_state(c, 2 * LDBH * sizeof(float));
+    if (!carry)
+        return sa_fail(SA_ERR_NO_MEMORY, "sa_step: cannot allocate the states of '%s'", c->def->name);
+    rnn_ws w;
+    ws_layout(&g, c->ws, &w);
+    sa_status s = run_forward(c, c->pos == 0 ? NULL : carry);
+    memcpy(carry, w.hfinal, LDBH * sizeof(float));
+    if (g.C)
+        memcpy(carry + LDBH, w.cfinal, LDBH * sizeof(float));
+    return s;
+}
+
+sa_status sa_rnn_can_step(const sa_node_def *d, const unsigned char *in_stepped)
+{
+    if (d->iarg[RNN_DIRS] != 1)
+        return sa_fail(SA_ERR_UNSUPPORTED, "sa_step_begin: '%s' is bidirectional: its reverse direction needs "
+                       "the whole sequence", d->name);
+    for (int slot = RNN_H0; slot <= RNN_C0; slot++)
+        if (d->iarg[slot] && in_stepped[d->iarg[slot]])
+            return sa_fail(SA_ERR_UNSUPPORTED, "sa_step_begin: the initial state of '%s' depends on a stepped "
+                           "input; it is read at the first step only", d->name);
+    if (!in_stepped[0])
+        return sa_fail(SA_ERR_UNSUPPORTED, "sa_step_begin: '%s' would be stepped through its initial state "
+                       "only", d->name);
     return SA_OK;
 }
 

@@ -37,6 +37,8 @@ sa_status sa_rnn_reshape(sa_op_ctx *c);
 size_t sa_rnn_ws_bytes(const sa_op_ctx *c);
 sa_status sa_rnn_forward(sa_op_ctx *c);
 void sa_rnn_backward(sa_op_ctx *c);
+sa_status sa_rnn_step(sa_op_ctx *c);
+sa_status sa_rnn_can_step(const sa_node_def *d, const unsigned char *in_stepped);
 
 /* Builds a recurrent node of the given ops after validating desc. */
 sa_node sa_rnn_add(sa_graph *g, sa_node x, const sa_rnn_desc *desc, const sa_layer_ops *ops,

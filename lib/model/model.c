@@ -123,8 +123,11 @@ SA_API sa_status sa_model_create(const sa_graph *g, const sa_model_options *opts
     m->ws = calloc((size_t)g->count, sizeof *m->ws);
     m->inputs = calloc((size_t)g->count, sizeof *m->inputs);
     m->live = calloc((size_t)g->count, 1);
+    m->state = calloc((size_t)g->count, sizeof *m->state);
+    m->state_cap = calloc((size_t)g->count, sizeof *m->state_cap);
+    m->stepped = calloc((size_t)g->count, 1);
     sa_status s = SA_OK;
-    if (!m->nodes || !m->val || !m->ws || !m->inputs || !m->live)
+    if (!m->nodes || !m->val || !m->ws || !m->inputs || !m->live || !m->state || !m->state_cap || !m->stepped)
         s = sa_fail(SA_ERR_NO_MEMORY, "sa_model_create: out of memory");
     else {
         memcpy(m->nodes, g->nodes, (size_t)g->count * sizeof *m->nodes);
@@ -148,6 +151,12 @@ SA_API void sa_model_destroy(sa_model *m)
             free(m->inputs[i].data);
             free(m->inputs[i].len);
         }
+    if (m->state)
+        for (int32_t i = 0; i < m->count; i++)
+            free(m->state[i]);
+    free(m->state);
+    free(m->state_cap);
+    free(m->stepped);
     free(m->inputs);
     free(m->nodes);
     free(m->pfirst);

@@ -37,6 +37,12 @@ struct sa_model {
     float *grad_region;         /* start and size of all node gradients */
     size_t grad_region_bytes;
     unsigned char *live;        /* per node: reached by the current backward */
+    void **state;               /* per node: state kept across steps (sa_ctx_state) */
+    size_t *state_cap;
+    unsigned char *stepped;     /* per node: depends on a stepped input */
+    int step_mode;              /* 1 after sa_step_begin, until sa_forward */
+    int32_t step_pos;           /* steps run since sa_step_begin */
+    int static_dirty;           /* a non-stepped input changed during step execution */
     int fwd_state;
     int have_grads;             /* node gradients of the last backward are valid */
     char errmsg[256];
@@ -46,6 +52,8 @@ struct sa_model {
 sa_status sa_model_fail(const sa_model *m, sa_status s);
 /* Fills the op context of node id from the model's current state. */
 void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c);
+/* Sizes the arena for the current inputs and places every value. */
+sa_status sa_model_plan(sa_model *m, int train);
 /* Checks m and node id; on failure records the message. */
 sa_status sa_model_check_node(const sa_model *m, sa_node n, const char *fn);
 

@@ -68,6 +68,10 @@ SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data, int
     ib->B = B;
     ib->T = T;
     ib->set = 1 + has_len; /* 2: lengths are meaningful */
+    if (m->step_mode && m->stepped[input])
+        return SA_OK; /* the next sa_step reads it; earlier steps stay readable */
+    if (m->step_mode)
+        m->static_dirty = 1;
     m->fwd_state = SA_FWD_NONE;
     m->have_grads = 0;
     return SA_OK;
@@ -90,12 +94,31 @@ void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c)
     }
     c->ws = m->ws[id];
     c->train = m->fwd_state == SA_FWD_TRAIN;
+    c->model = m;
+    c->id = id;
+    c->pos = m->step_pos;
+    c->stepping = m->step_mode && m->stepped[id];
+    for (int32_t i = 0; i < d->n_in; i++)
+        c->in_stepped[i] = m->step_mode && m->stepped[d->in[i]];
+}
+
+void *sa_ctx_state(sa_op_ctx *c, size_t bytes)
+{
+    sa_model *m = c->model;
+    if (bytes <= m->state_cap[c->id])
+        return m->state[c->id];
+    void *p = realloc(m->state[c->id], bytes);
+    if (!p)
+        return NULL;
+    m->state[c->id] = p;
+    m->state_cap[c->id] = bytes;
+    return p;
 }
 
 static size_t align_up(size_t n) { return (n + SA_ALIGN - 1) & ~(size_t)(SA_ALIGN - 1); }
 
 /* Runs every reshape, then sizes and (re)allocates the arena. */
-static sa_status plan(sa_model *m, int train)
+sa_status sa_model_plan(sa_model *m, int train)
 {
     int32_t B = -1;
     for (sa_node id = 0; id < m->count; id++) {
@@ -206,7 +229,8 @@ SA_API sa_status sa_forward(sa_model *m, sa_mode mode)
                                         (int)mode));
     m->fwd_state = SA_FWD_NONE;
     m->have_grads = 0;
-    sa_status s = plan(m, mode == SA_TRAIN);
+    m->step_mode = 0; /* a full forward ends step execution */
+    sa_status s = sa_model_plan(m, mode == SA_TRAIN);
     if (s != SA_OK)
         return sa_model_fail(m, s);
     m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
