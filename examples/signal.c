@@ -14,7 +14,7 @@
 sig_params sig_params_default(void)
 {
     sig_params p = {
-        .dt = 0.02,
+        .dt = 0.04,
         .f1_min = 0.5, .f1_max = 2.0,
         .f2_min = 2.0, .f2_max = 5.0,
         .alpha_max = 0.2,
@@ -100,6 +100,8 @@ const char *sig_make_windows(const sig_dataset *d, int32_t first, int32_t n, int
         return "sig_make_windows: series are shorter than past + horizon";
     int32_t per_series = (d->length - span) / stride + 1;
     size_t count = (size_t)per_series * (size_t)n;
+    if (count > (size_t)INT32_MAX)
+        return "sig_make_windows: too many windows";
     out->past_values = malloc(count * (size_t)past * sizeof(float));
     out->future = malloc(count * (size_t)horizon * sizeof(float));
     out->series = malloc(count * sizeof(int32_t));

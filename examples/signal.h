@@ -5,9 +5,14 @@
  *     x(t) = sin(2π f1 t) + 0.5 sin(2π f2 t) + α t + ε,   t = k·dt, k = 0 .. length-1
  * with f1, f2, α and the noise level drawn once per series and ε ~ N(0, σ²)
  * drawn per sample. Ranges (sig_params_default(), time in arbitrary units):
- *     dt = 0.02            50 samples span one unit, so a 50-step window sees
- *                          0.5-2 cycles of the slow wave and 2-5 of the fast one;
- *                          the fast wave still has >= 10 samples per cycle
+ *     dt = 0.04            a 50-step window spans 2 units: 1-4 cycles of the
+ *                          slow wave (enough to tell its frequency) and 4-10 of
+ *                          the fast one, which keeps >= 5 samples per cycle.
+ *                          A finer step makes consecutive samples differ by
+ *                          less than the noise, so "repeat the last value" is
+ *                          near the noise floor and no forecaster can beat it
+ *                          by much (at dt = 0.02 the best linear predictor on
+ *                          the 50 past values is only ~2.3x better)
  *     f1 in [0.5, 2]       slow component, cycles per unit time
  *     f2 in [2, 5]         fast component, cycles per unit time
  *     α  in [-0.2, 0.2]    linear trend, per unit time
