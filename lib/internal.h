@@ -32,6 +32,9 @@ int sa_add_ok(size_t a, size_t b, size_t *out);
 
 typedef struct sa_rng { uint64_t s; } sa_rng;
 void sa_rng_seed(sa_rng *r, uint64_t seed, const char *stream);
+/* Draw `index` of a stream: independent generators for every (seed, stream,
+ * index), e.g. one dropout mask per node and per training forward. */
+void sa_rng_seed_at(sa_rng *r, uint64_t seed, const char *stream, uint64_t index);
 uint64_t sa_rng_next(sa_rng *r);
 float sa_rng_uniform(sa_rng *r, float lo, float hi); /* [lo, hi) */
 float sa_rng_normal(sa_rng *r);
@@ -90,14 +93,14 @@ static inline int32_t sa_len(const sa_tensor *t, int32_t b) { return t->len ? t-
 static inline size_t sa_numel(const sa_tensor *t) { return (size_t)t->B * t->T * t->F; }
 
 /* How a parameter is initialised. */
-typedef enum sa_init { SA_INIT_UNIFORM = 0, SA_INIT_ZERO = 1, SA_INIT_ONE = 2 } sa_init;
+typedef enum sa_init { SA_INIT_UNIFORM = 0, SA_INIT_ZERO = 1, SA_INIT_ONE = 2, SA_INIT_NORMAL = 3 } sa_init;
 
 typedef struct sa_param_spec {
     char suffix[SA_NAME_MAX];   /* "weight_ih_l0" */
     int32_t ndim;
     int32_t shape[2];
     sa_init init;
-    float bound;                /* U(-bound, bound) */
+    float bound;                /* UNIFORM: U(-bound, bound); NORMAL: N(0, bound²), bound is the std */
 } sa_param_spec;
 
 /* Everything a layer op sees for one node, in one call. */
@@ -115,6 +118,10 @@ typedef struct sa_op_ctx {
     unsigned char in_stepped[SA_MAX_INPUTS]; /* which inputs change at every step */
     struct sa_model *model;       /* for sa_ctx_state() */
     sa_node id;
+    /* training randomness (dropout): a pure function of (seed, node name,
+     * forward_index), so every mask is reproducible; see sa_rng_seed_at() */
+    uint64_t seed;                /* the model's seed (sa_model_options.seed) */
+    uint64_t forward_index;       /* during a SA_TRAIN forward: its index, 0 for the first */
 } sa_op_ctx;
 
 /* A node's state that persists across steps (recurrent states, KV caches),
@@ -152,6 +159,9 @@ sa_status sa_reshape_one(sa_op_ctx *c);
 
 extern const sa_layer_ops sa_op_input, sa_op_port, sa_op_dense, sa_op_act, sa_op_gru, sa_op_lstm,
     sa_op_attention_pool, sa_op_mean_time, sa_op_last_step, sa_op_concat, sa_op_loss;
+extern const sa_layer_ops sa_op_slice_time, sa_op_slice_features, sa_op_repeat_time, sa_op_add;
+extern const sa_layer_ops sa_op_mha, sa_op_sdpa;
+extern const sa_layer_ops sa_op_layer_norm, sa_op_dropout, sa_op_posenc_sin, sa_op_posenc_learned;
 
 /* Index of an op in the registry (for default names). */
 int32_t sa_registry_index(const sa_layer_ops *ops);
@@ -166,5 +176,24 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
 float sa_sigmoidf(float x);
 /* In-place softmax over n values; n == 0 is a no-op. */
 void sa_softmax(float *x, int32_t n);
+
+/* Attention core (kernels/attention.c), shared by sa_mha and sa_sdpa. A view
+ * of a [B, T, *] operand: element (b, t, f) of head h (heads hw wide) is at
+ * data[b*bs + t*ld + h*hw + f]. */
+typedef struct sa_attn_view { float *data; size_t bs; int32_t ld; } sa_attn_view;
+typedef struct sa_attn_dims {
+    int32_t B, H, Tq, Tk, dk, dv; /* dk: head width of Q, K; dv: of V, O */
+    float scale;
+    int32_t causal, qoff;         /* causal: query row i sees keys j <= qoff + i */
+    const int32_t *klen;          /* NULL or B key lengths: keys j >= klen[b] hidden */
+} sa_attn_dims;
+/* P (B, H, Tq, Tk) = softmax(scale Q Kᵀ) over the visible keys (0 elsewhere;
+ * an all-hidden row is all 0); O = P V. */
+void sa_attn_forward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_attn_view V, float *P,
+                     sa_attn_view O);
+/* Accumulates (+=) into dQ, dK, dV (each skipped when its data is NULL);
+ * dS is (Tq, Tk) scratch. */
+void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_attn_view V, const float *P,
+                      sa_attn_view dO, float *dS, sa_attn_view dQ, sa_attn_view dK, sa_attn_view dV);
 
 #endif

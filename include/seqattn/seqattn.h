@@ -236,13 +236,18 @@ SA_API sa_node sa_mha(sa_graph *g, sa_node query, sa_node key, sa_node value, co
 SA_API sa_node sa_sdpa(sa_graph *g, sa_node q, sa_node k, sa_node v, int32_t causal);
 
 /** Steps [start, start + count) of a sequence: [B, T, F] -> [B, count, F].
- *  Needs start + count <= T at run time; lengths are clipped to the window. */
+ *  Needs start + count <= T at run time (else sa_forward gives SA_ERR_SHAPE).
+ *  Lengths are clipped to the window: max(1, min(len - start, count)), so a
+ *  sample whose valid steps all lie before start keeps one step (lengths are
+ *  never 0), which holds x's padded step at start. Values are copied as they
+ *  are, padded steps included. Cannot be stepped (sa_step_begin). */
 SA_API sa_node sa_slice_time(sa_graph *g, sa_node x, int32_t start, int32_t count);
 /** Features [start, start + count) of a value: [B, T, F] -> [B, T, count].
  *  E.g. the top layer's part of an RNN's final states. */
 SA_API sa_node sa_slice_features(sa_graph *g, sa_node x, int32_t start, int32_t count);
 /** Repeats a per-sequence vector over the time of another node:
- *  x [B, 1, F], like [B, T, *] -> [B, T, F] with like's lengths. */
+ *  x [B, 1, F], like [B, T, *] -> [B, T, F] with like's lengths; padded steps
+ *  of the output are 0. */
 SA_API sa_node sa_repeat_time(sa_graph *g, sa_node x, sa_node like);
 /** Element-wise sum of two values of the same shape (residual connections). */
 SA_API sa_node sa_add(sa_graph *g, sa_node a, sa_node b);
@@ -380,7 +385,7 @@ SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode,
  *  forward (tested). Inference only: sa_backward() is not allowed.
  *
  *  Supported on a stepped path: inputs, dense, activations, concat, add,
- *  slices of features, unidirectional GRU/LSTM, attention (sa_mha, sa_sdpa)
+ *  slices of features, repeat_time (stepped through `like`), unidirectional GRU/LSTM, attention (sa_mha, sa_sdpa)
  *  whose keys/values are either not stepped or the same stepped sequence with
  *  a causal mask. Others (bidirectional RNNs, pooling over time, losses) give
  *  SA_ERR_UNSUPPORTED at sa_step_begin().

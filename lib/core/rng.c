@@ -13,6 +13,15 @@ void sa_rng_seed(sa_rng *r, uint64_t seed, const char *stream)
     r->s = seed ^ (h * 0x9E3779B97F4A7C15ull);
 }
 
+void sa_rng_seed_at(sa_rng *r, uint64_t seed, const char *stream, uint64_t index)
+{
+    sa_rng_seed(r, seed, stream);
+    /* mix the index through one splitmix step of its own, so that nearby
+     * indices (forward k and k+1) start far apart in the sequence */
+    sa_rng k = {index};
+    r->s ^= sa_rng_next(&k);
+}
+
 uint64_t sa_rng_next(sa_rng *r)
 {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);

@@ -1,4 +1,5 @@
-/* act.c — element-wise activations; backward uses the saved output. */
+/* act.c — element-wise activations; backward uses the saved output (GELU,
+ * whose derivative is not a function of its output, uses the input). */
 #include <math.h>
 
 #include "../internal.h"
@@ -20,6 +21,10 @@ static sa_status act_forward(sa_op_ctx *c)
     case SA_ACT_RELU:
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case SA_ACT_GELU: // exact form, torch's approximate='none'
+        for (size_t i = 0; i < n; i++)
+            y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
         break;
     }
     return SA_OK;
@@ -45,6 +50,16 @@ static void act_backward(sa_op_ctx *c)
         for (size_t i = 0; i < n; i++)
             dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
         break;
+    case SA_ACT_GELU: { // y = x Φ(x), Φ(x) = (1 + erf(x/√2)) / 2
+        const float *x = c->in[0]->data;
+        const float inv_sqrt_2pi = 0.3989422804014327f;
+        for (size_t i = 0; i < n; i++) { // dy/dx = Φ(x) + x φ(x)
+            float cdf = 0.5f * (1.0f + erff(x[i] * 0.70710678118654752f));
+            float pdf = inv_sqrt_2pi * expf(-0.5f * x[i] * x[i]);
+            dx[i] += dy[i] * (cdf + x[i] * pdf);
+        }
+        break;
+    }
     }
 }
 
@@ -60,7 +75,7 @@ SA_API sa_node sa_act(sa_graph *g, sa_node x, sa_activation kind)
 {
     if (!sa_graph_check(g, "sa_act", 1, &x))
         return SA_NODE_INVALID;
-    if (kind != SA_ACT_TANH && kind != SA_ACT_SIGMOID && kind != SA_ACT_RELU)
+    if (kind != SA_ACT_TANH && kind != SA_ACT_SIGMOID && kind != SA_ACT_RELU && kind != SA_ACT_GELU)
         return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_act: unknown activation %d", (int)kind);
     sa_node_def d = {.ops = &sa_op_act, .F = g->nodes[x].F, .n_in = 1, .in = {x}};
     d.iarg[0] = (int32_t)kind;

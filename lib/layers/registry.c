@@ -4,6 +4,8 @@
 static const sa_layer_ops *const registry[] = {
     &sa_op_input, &sa_op_port,       &sa_op_dense,     &sa_op_act,       &sa_op_gru,       &sa_op_lstm,
     &sa_op_attention_pool, &sa_op_mean_time, &sa_op_last_step, &sa_op_concat, &sa_op_loss,
+    &sa_op_slice_time, &sa_op_slice_features, &sa_op_repeat_time, &sa_op_add,
+    &sa_op_mha, &sa_op_sdpa,
 };
 
 int32_t sa_registry_index(const sa_layer_ops *ops)

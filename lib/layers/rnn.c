@@ -91,7 +91,7 @@ sa_status sa_rnn_reshape(sa_op_ctx *c)
     const sa_node_def *d = c->def;
     for (int slot = RNN_H0; slot <= RNN_C0; slot++)
         if (d->iarg[slot] && c->in[d->iarg[slot]]->T != 1)
-            return sa_fail(SA_ERR_SHAPE, "sa_forward: %s '%s': initial %s must have T=1, got T=%d",
+            return sa_fail(SA_ERR_SHAPE, "sa_%s '%s': initial %s must have T=1, got T=%d",
                            d->ops->kind, d->name, slot == RNN_H0 ? "state" : "cell",
                            (int)c->in[d->iarg[slot]]->T);
     if (d->iarg[RNN_SEQ])

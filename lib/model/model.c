@@ -88,8 +88,9 @@ static void init_params(sa_model *m, uint64_t seed)
             sa_rng rng;
             sa_rng_seed(&rng, seed, e->name);
             for (size_t j = 0; j < e->numel; j++)
-                v[j] = specs[k].init == SA_INIT_ZERO  ? 0.0f
-                     : specs[k].init == SA_INIT_ONE ? 1.0f
+                v[j] = specs[k].init == SA_INIT_ZERO     ? 0.0f
+                     : specs[k].init == SA_INIT_ONE    ? 1.0f
+                     : specs[k].init == SA_INIT_NORMAL ? specs[k].bound * sa_rng_normal(&rng)
                      : sa_rng_uniform(&rng, -specs[k].bound, specs[k].bound);
         }
     }
@@ -137,6 +138,7 @@ SA_API sa_status sa_model_create(const sa_graph *g, const sa_model_options *opts
         sa_model_destroy(m);
         return s;
     }
+    m->seed = o.seed;
     init_params(m, o.seed);
     *out = m;
     return SA_OK;
@@ -183,6 +185,25 @@ SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_nod
         }
     *out = SA_NODE_INVALID;
     return sa_model_fail(m, sa_fail(SA_ERR_NOT_FOUND, "sa_model_find_input: no input named '%s'", name));
+}
+
+/* ---------------------------------------------------- training randomness */
+
+SA_API sa_status sa_model_get_train_index(const sa_model *m, uint64_t *index)
+{
+    if (!m || !index)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_model_get_train_index: %s is NULL",
+                                        !m ? "model" : "index"));
+    *index = m->train_index;
+    return SA_OK;
+}
+
+SA_API sa_status sa_model_set_train_index(sa_model *m, uint64_t index)
+{
+    if (!m)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_model_set_train_index: model is NULL");
+    m->train_index = index; /* the last forward's masks stay with its backward */
+    return SA_OK;
 }
 
 /* ------------------------------------------------------------- parameters */

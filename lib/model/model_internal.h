@@ -44,6 +44,9 @@ struct sa_model {
     int32_t step_pos;           /* steps run since sa_step_begin */
     int static_dirty;           /* a non-stepped input changed during step execution */
     int fwd_state;
+    uint64_t seed;              /* sa_model_options.seed: initial weights and dropout masks */
+    uint64_t train_index;       /* index of the next SA_TRAIN forward (sa_model_set_train_index) */
+    uint64_t fwd_index;         /* index of the current (or last) SA_TRAIN forward */
     int have_grads;             /* node gradients of the last backward are valid */
     char errmsg[256];
 };
@@ -53,7 +56,7 @@ sa_status sa_model_fail(const sa_model *m, sa_status s);
 /* Fills the op context of node id from the model's current state. */
 void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c);
 /* Sizes the arena for the current inputs and places every value. */
-sa_status sa_model_plan(sa_model *m, int train);
+sa_status sa_model_plan(sa_model *m, int train, const char *fn);
 /* Checks m and node id; on failure records the message. */
 sa_status sa_model_check_node(const sa_model *m, sa_node n, const char *fn);
 

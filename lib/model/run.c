@@ -70,7 +70,7 @@ SA_API sa_status sa_set_input(sa_model *m, sa_node input, const float *data, int
     ib->set = 1 + has_len; /* 2: lengths are meaningful */
     if (m->step_mode && m->stepped[input])
         return SA_OK; /* the next sa_step reads it; earlier steps stay readable */
-    if (m->step_mode)
+    if (m->step_mode && m->step_pos > 0) /* before the first step, the first step reads it */
         m->static_dirty = 1;
     m->fwd_state = SA_FWD_NONE;
     m->have_grads = 0;
@@ -96,6 +96,8 @@ void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c)
     c->train = m->fwd_state == SA_FWD_TRAIN;
     c->model = m;
     c->id = id;
+    c->seed = m->seed;
+    c->forward_index = m->fwd_index;
     c->pos = m->step_pos;
     c->stepping = m->step_mode && m->stepped[id];
     for (int32_t i = 0; i < d->n_in; i++)
@@ -118,7 +120,7 @@ void *sa_ctx_state(sa_op_ctx *c, size_t bytes)
 static size_t align_up(size_t n) { return (n + SA_ALIGN - 1) & ~(size_t)(SA_ALIGN - 1); }
 
 /* Runs every reshape, then sizes and (re)allocates the arena. */
-sa_status sa_model_plan(sa_model *m, int train)
+sa_status sa_model_plan(sa_model *m, int train, const char *fn)
 {
     int32_t B = -1;
     for (sa_node id = 0; id < m->count; id++) {
@@ -127,9 +129,9 @@ sa_status sa_model_plan(sa_model *m, int train)
         if (d->ops == &sa_op_input) {
             const sa_input_buf *ib = &m->inputs[id];
             if (!ib->set)
-                return sa_fail(SA_ERR_STATE, "sa_forward: input '%s' was not set", d->name);
+                return sa_fail(SA_ERR_STATE, "%s: input '%s' was not set", fn, d->name);
             if (B >= 0 && ib->B != B)
-                return sa_fail(SA_ERR_SHAPE, "sa_forward: input '%s' has B=%d but another input has B=%d",
+                return sa_fail(SA_ERR_SHAPE, "%s: input '%s' has B=%d but another input has B=%d", fn,
                                d->name, (int)ib->B, (int)B);
             B = ib->B;
             *v = (sa_tensor){ib->data, NULL, ib->B, ib->T, d->F, ib->set == 2 ? ib->len : NULL};
@@ -142,7 +144,7 @@ sa_status sa_model_plan(sa_model *m, int train)
         v->B = c.in[0]->B;
         for (int32_t i = 1; i < d->n_in; i++) /* per-sample inputs must agree on B */
             if (c.in[i]->B != v->B)
-                return sa_fail(SA_ERR_SHAPE, "sa_forward: node '%s' (%s): input %d has B=%d, input 0 has B=%d",
+                return sa_fail(SA_ERR_SHAPE, "%s: node '%s' (%s): input %d has B=%d, input 0 has B=%d", fn,
                                d->name, d->ops->kind, (int)i, (int)c.in[i]->B, (int)v->B);
         v->F = d->F;
         v->T = 1;
@@ -158,11 +160,11 @@ sa_status sa_model_plan(sa_model *m, int train)
         if (s != SA_OK) { /* layer messages name the layer; say which call failed */
             char msg[400];
             snprintf(msg, sizeof msg, "%s", sa_tls_error());
-            return sa_fail(s, "sa_forward: %s", msg);
+            return sa_fail(s, "%s: %s", fn, msg);
         }
         size_t n;
         if (!sa_mul_ok((size_t)v->B * (size_t)v->T, (size_t)v->F, &n) || !sa_mul_ok(n, 2 * sizeof(float), &n))
-            return sa_fail(SA_ERR_OVERFLOW, "sa_forward: node '%s' would hold %d x %d x %d values", d->name,
+            return sa_fail(SA_ERR_OVERFLOW, "%s: node '%s' would hold %d x %d x %d values", fn, d->name,
                            (int)v->B, (int)v->T, (int)v->F);
     }
     /* sizes: outputs of computed nodes, gradients of all nodes in training, workspaces */
@@ -180,11 +182,11 @@ sa_status sa_model_plan(sa_model *m, int train)
             } else if (pass == 1 ? train : d->ops != &sa_op_input) {
                 size_t n;
                 if (!sa_mul_ok(sa_numel(&m->val[id]), sizeof(float), &n))
-                    return sa_fail(SA_ERR_OVERFLOW, "sa_forward: node '%s' is too large", d->name);
+                    return sa_fail(SA_ERR_OVERFLOW, "%s: node '%s' is too large", fn, d->name);
                 bytes = n;
             }
             if (bytes == SIZE_MAX || !sa_add_ok(total, align_up(bytes), &total) || align_up(bytes) < bytes)
-                return sa_fail(SA_ERR_OVERFLOW, "sa_forward: activation memory overflows at '%s'", d->name);
+                return sa_fail(SA_ERR_OVERFLOW, "%s: activation memory overflows at '%s'", fn, d->name);
         }
     if (total > m->arena_cap) {
         free(m->arena);
@@ -192,7 +194,7 @@ sa_status sa_model_plan(sa_model *m, int train)
         m->arena_cap = 0;
         m->arena = aligned_alloc(SA_ALIGN, total);
         if (!m->arena)
-            return sa_fail(SA_ERR_NO_MEMORY, "sa_forward: cannot allocate %zu bytes of activations", total);
+            return sa_fail(SA_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes of activations", fn, total);
         m->arena_cap = total;
     }
     unsigned char *p = m->arena;
@@ -230,10 +232,16 @@ SA_API sa_status sa_forward(sa_model *m, sa_mode mode)
     m->fwd_state = SA_FWD_NONE;
     m->have_grads = 0;
     m->step_mode = 0; /* a full forward ends step execution */
-    sa_status s = sa_model_plan(m, mode == SA_TRAIN);
+    /* ops size their workspace by mode (c->train), so the mode is set before planning */
+    m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
+    sa_status s = sa_model_plan(m, mode == SA_TRAIN, "sa_forward");
+    if (s != SA_OK)
+        m->fwd_state = SA_FWD_NONE;
     if (s != SA_OK)
         return sa_model_fail(m, s);
     m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
+    if (mode == SA_TRAIN) /* a forward that runs takes the next draw of every training stream */
+        m->fwd_index = m->train_index++;
     for (sa_node id = 0; id < m->count; id++) {
         const sa_node_def *d = &m->nodes[id];
         if (!d->ops->forward)

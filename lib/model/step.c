@@ -1,5 +1,6 @@
 /* step.c — stateful step execution: the part of the graph that depends on a
  * stepped input runs one time step per call; the rest runs once. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_internal.h"
@@ -24,34 +25,38 @@ SA_API sa_status sa_step_begin(sa_model *m, int32_t n, const sa_node *stepped)
             return sa_model_fail(m, sa_fail(SA_ERR_BAD_NODE, "sa_step_begin: node '%s' is a %s, not an input",
                                             m->nodes[stepped[i]].name, m->nodes[stepped[i]].ops->kind));
     }
-    m->step_mode = 0;
-    memset(m->stepped, 0, (size_t)m->count);
+    /* mark into a scratch array and commit only when every node can step, so
+     * a rejected call leaves the model exactly as it was */
+    unsigned char *mark = calloc((size_t)m->count, 1);
+    if (!mark)
+        return sa_model_fail(m, sa_fail(SA_ERR_NO_MEMORY, "sa_step_begin: out of memory"));
     for (int32_t i = 0; i < n; i++)
-        m->stepped[stepped[i]] = 1;
+        mark[stepped[i]] = 1;
     /* ids are topological: one pass marks everything downstream of a stepped input */
     for (sa_node id = 0; id < m->count; id++) {
         const sa_node_def *d = &m->nodes[id];
         unsigned char in_stepped[SA_MAX_INPUTS] = {0};
         int any = 0;
         for (int32_t i = 0; i < d->n_in; i++)
-            any |= in_stepped[i] = m->stepped[d->in[i]];
+            any |= in_stepped[i] = mark[d->in[i]];
         if (!any || d->ops == &sa_op_input)
             continue;
-        m->stepped[id] = 1;
+        mark[id] = 1;
         if (d->ops == &sa_op_port)
             continue; /* written by its producer */
-        if (!d->ops->step && !d->ops->per_step) {
-            memset(m->stepped, 0, (size_t)m->count);
-            return sa_model_fail(m, sa_fail(SA_ERR_UNSUPPORTED,
-                                            "sa_step_begin: '%s' (%s) needs the whole sequence and cannot run "
-                                            "step by step", d->name, d->ops->kind));
-        }
-        sa_status s = d->ops->can_step ? d->ops->can_step(d, in_stepped) : SA_OK;
+        sa_status s = SA_OK;
+        if (!d->ops->step && !d->ops->per_step)
+            s = sa_fail(SA_ERR_UNSUPPORTED, "sa_step_begin: '%s' (%s) needs the whole sequence and cannot run "
+                        "step by step", d->name, d->ops->kind);
+        else if (d->ops->can_step)
+            s = d->ops->can_step(d, in_stepped);
         if (s != SA_OK) {
-            memset(m->stepped, 0, (size_t)m->count);
+            free(mark);
             return sa_model_fail(m, s);
         }
     }
+    memcpy(m->stepped, mark, (size_t)m->count);
+    free(mark);
     m->step_mode = 1;
     m->step_pos = 0;
     m->static_dirty = 0;
@@ -112,9 +117,11 @@ SA_API sa_status sa_step(sa_model *m)
         /* the first step plans memory for T = 1 on the stepped path and runs
          * everything; later steps reuse that layout, so the once-only values
          * (encoder outputs, cross-attention keys) stay in place */
-        if ((s = sa_model_plan(m, 0)) != SA_OK)
-            return sa_model_fail(m, s);
         m->fwd_state = SA_FWD_INFER;
+        if ((s = sa_model_plan(m, 0, "sa_step")) != SA_OK) {
+            m->fwd_state = SA_FWD_NONE;
+            return sa_model_fail(m, s);
+        }
     } else
         for (sa_node id = 0; id < m->count; id++)
             if (m->nodes[id].ops == &sa_op_input && m->stepped[id])

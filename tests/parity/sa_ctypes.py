@@ -34,6 +34,11 @@ class SaRnnDesc(C.Structure):
                 ("initial_state", c_node), ("initial_cell", c_node), ("peephole", C.c_int32)]
 
 
+class SaMhaDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t), ("embed_dim", C.c_int32), ("num_heads", C.c_int32),
+                ("causal", C.c_int32), ("bias", C.c_int32)]
+
+
 class SaParamInfo(C.Structure):
     _fields_ = [("name", C.c_char_p), ("ndim", C.c_int32), ("shape", C.c_int32 * 4),
                 ("numel", C.c_size_t), ("value", f32p), ("grad", f32p)]
@@ -59,7 +64,12 @@ _PROTOS = {
     "sa_rnn_desc_default": (SaRnnDesc, []),
     "sa_gru": (c_node, [C.c_void_p, c_node, C.POINTER(SaRnnDesc)]),
     "sa_rnn_final_state": (c_node, [C.c_void_p, c_node]),
+    "sa_lstm": (c_node, [C.c_void_p, c_node, C.POINTER(SaRnnDesc)]),
+    "sa_rnn_final_cell": (c_node, [C.c_void_p, c_node]),
     "sa_attention_pool": (c_node, [C.c_void_p, c_node, C.c_int]),
+    "sa_mha_desc_default": (SaMhaDesc, []),
+    "sa_mha": (c_node, [C.c_void_p, c_node, c_node, c_node, C.POINTER(SaMhaDesc)]),
+    "sa_sdpa": (c_node, [C.c_void_p, c_node, c_node, c_node, C.c_int32]),
     "sa_mean_time": (c_node, [C.c_void_p, c_node]),
     "sa_last_step": (c_node, [C.c_void_p, c_node]),
     "sa_concat": (c_node, [C.c_void_p, C.c_int32, C.POINTER(c_node)]),
@@ -95,7 +105,8 @@ def _load():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     # layout check: the library writes sizeof(struct) into struct_size
-    for ctor, cls in (("sa_rnn_desc_default", SaRnnDesc), ("sa_model_options_default", SaModelOptions)):
+    for ctor, cls in (("sa_rnn_desc_default", SaRnnDesc), ("sa_model_options_default", SaModelOptions),
+                      ("sa_mha_desc_default", SaMhaDesc)):
         got = getattr(lib, ctor)().struct_size
         if got != C.sizeof(cls):
             raise SeqattnError(f"{cls.__name__}: library says {got} bytes, ctypes has {C.sizeof(cls)}")
@@ -142,17 +153,37 @@ class Graph:
         return self._node(lib.sa_act(self.g, x, kind), "sa_act")
 
     def gru(self, x, hidden, num_layers=1, bidirectional=False, return_sequences=True, h0=None):
+        return self._rnn("sa_gru", x, hidden, num_layers, bidirectional, return_sequences, h0)
+
+    def lstm(self, x, hidden, num_layers=1, bidirectional=False, return_sequences=True, h0=None, c0=None,
+             peephole=False):
+        return self._rnn("sa_lstm", x, hidden, num_layers, bidirectional, return_sequences, h0, c0, peephole)
+
+    def _rnn(self, fn, x, hidden, num_layers, bidirectional, return_sequences, h0, c0=None, peephole=False):
         d = lib.sa_rnn_desc_default()
         d.hidden, d.num_layers = hidden, num_layers
         d.bidirectional, d.return_sequences = int(bidirectional), int(return_sequences)
         d.initial_state = SA_NODE_NONE if h0 is None else h0
-        return self._node(lib.sa_gru(self.g, x, C.byref(d)), "sa_gru")
+        d.initial_cell = SA_NODE_NONE if c0 is None else c0
+        d.peephole = int(peephole)
+        return self._node(getattr(lib, fn)(self.g, x, C.byref(d)), fn)
 
     def final_state(self, rnn):
         return self._node(lib.sa_rnn_final_state(self.g, rnn), "sa_rnn_final_state")
 
+    def final_cell(self, rnn):
+        return self._node(lib.sa_rnn_final_cell(self.g, rnn), "sa_rnn_final_cell")
+
     def attention_pool(self, h, score):
         return self._node(lib.sa_attention_pool(self.g, h, score), "sa_attention_pool")
+
+    def mha(self, q, k, v, embed_dim, num_heads=1, causal=False, bias=True):
+        d = lib.sa_mha_desc_default()
+        d.embed_dim, d.num_heads, d.causal, d.bias = embed_dim, num_heads, int(causal), int(bias)
+        return self._node(lib.sa_mha(self.g, q, k, v, C.byref(d)), "sa_mha")
+
+    def sdpa(self, q, k, v, causal=False):
+        return self._node(lib.sa_sdpa(self.g, q, k, v, int(causal)), "sa_sdpa")
 
     def mean_time(self, x):
         return self._node(lib.sa_mean_time(self.g, x), "sa_mean_time")

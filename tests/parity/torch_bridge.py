@@ -1,6 +1,6 @@
 """torch_bridge.py — the torch side of the conventions the parity scripts
-share: parameters moved by name, the length mask, and the GRU layouts
-(PackedSequence for lengths, per-sample h_n). Kept here so each script only
+share: parameters moved by name, the length mask, and the GRU/LSTM layouts
+(PackedSequence for lengths, per-sample h_n and c_n). Kept here so each script only
 builds graphs and compares numbers.
 
 seqattn names parameters "<node name>.<param>" with torch's shapes, so a torch
@@ -46,14 +46,18 @@ def valid_mask(lengths, B, T):
     return torch.arange(T)[None, :] < torch.tensor(lengths)[:, None]
 
 
-def torch_gru(ref, x, hx, lengths):
-    """torch GRU output (padded to x's T) and h_n; lengths go through a PackedSequence,
-    which is what seqattn's lengths mean."""
+def torch_rnn(ref, x, hx, lengths):
+    """torch GRU/LSTM output (padded to x's T) and h_n (LSTM: (h_n, c_n); hx is then
+    None or (h0, c0)); lengths go through a PackedSequence, which is what seqattn's
+    lengths mean."""
     if lengths is None:
         return ref(x, hx)
     packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
     out, hn = ref(packed, hx)
     return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0], hn
+
+
+torch_gru = torch_rnn
 
 
 def per_sample(state):

@@ -1,0 +1,108 @@
+/* layer_norm.c — layer normalisation over the last axis with torch
+ * nn.LayerNorm numerics: y = (x - mean) / sqrt(var + eps) ⊙ weight + bias,
+ * var biased (divided by F). Each step is normalised on its own, so padded
+ * steps are computed like valid ones (harmless: nothing downstream reads them)
+ * and one step alone gives the same result (step execution). */
+#include <math.h>
+
+#include "../internal.h"
+
+/* workspace: mean, rstd (B*T each), written by forward, read by backward */
+static size_t ln_ws(const sa_op_ctx *c)
+{
+    return 2 * (size_t)c->in[0]->B * c->in[0]->T * sizeof(float);
+}
+
+static int32_t ln_params(const sa_node_def *d, sa_param_spec *s)
+{
+    s[0] = (sa_param_spec){"weight", 1, {d->F, 1}, SA_INIT_ONE, 0.0f};
+    s[1] = (sa_param_spec){"bias", 1, {d->F, 1}, SA_INIT_ZERO, 0.0f};
+    return 2;
+}
+
+static sa_status ln_forward(sa_op_ctx *c)
+{
+    const sa_tensor *x = c->in[0];
+    float *y = c->out[0]->data; // (B, T, F)
+    int32_t F = x->F;
+    size_t rows = (size_t)x->B * x->T;
+    float *mean = c->ws, *rstd = mean + rows; // (B*T) each
+    const float *w = c->param[0], *b = c->param[1];
+    double eps = c->def->farg[0];
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x->data + r * F;
+        float *yr = y + r * F;
+        /* two passes in double: the one-pass E[x²] - E[x]² loses every digit
+         * when |mean| >> std, and torch is accurate there too */
+        double mu = 0.0, var = 0.0;
+        for (int32_t f = 0; f < F; f++)
+            mu += xr[f];
+        mu /= F;
+        for (int32_t f = 0; f < F; f++)
+            var += (xr[f] - mu) * (xr[f] - mu);
+        var /= F; // biased, as torch
+        double rs = 1.0 / sqrt(var + eps);
+        mean[r] = (float)mu;
+        rstd[r] = (float)rs;
+        for (int32_t f = 0; f < F; f++)
+            yr[f] = (float)((xr[f] - mu) * rs) * w[f] + b[f];
+    }
+    return SA_OK;
+}
+
+static void ln_backward(sa_op_ctx *c)
+{
+    const sa_tensor *x = c->in[0];
+    const float *dy = c->out[0]->grad; // (B, T, F)
+    int32_t F = x->F;
+    size_t rows = (size_t)x->B * x->T;
+    const float *mean = c->ws, *rstd = mean + rows;
+    const float *w = c->param[0];
+    float *dw = c->pgrad[0], *db = c->pgrad[1];
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x->data + r * F, *dyr = dy + r * F;
+        float mu = mean[r], rs = rstd[r];
+        // y = x̂ ⊙ w + b, x̂ = (x - mean) rstd
+        double g_mean = 0.0, gx_mean = 0.0; // mean(dx̂), mean(dx̂ ⊙ x̂)
+        for (int32_t f = 0; f < F; f++) {
+            float xh = (xr[f] - mu) * rs;
+            float g = dyr[f] * w[f]; // dx̂
+            dw[f] += dyr[f] * xh;
+            db[f] += dyr[f];
+            g_mean += g;
+            gx_mean += (double)g * xh;
+        }
+        if (!x->grad)
+            continue;
+        g_mean /= F;
+        gx_mean /= F;
+        // x̂ = (x - mean(x)) / sqrt(var(x) + eps): dx = rstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂))
+        float *dxr = x->grad + r * F;
+        for (int32_t f = 0; f < F; f++) {
+            float xh = (xr[f] - mu) * rs;
+            dxr[f] += rs * (float)(dyr[f] * w[f] - g_mean - xh * gx_mean);
+        }
+    }
+}
+
+const sa_layer_ops sa_op_layer_norm = {
+    .kind = "layer_norm",
+    .params = ln_params,
+    .reshape = sa_reshape_same,
+    .ws_bytes = ln_ws,
+    .forward = ln_forward,
+    .per_step = 1,
+    .backward = ln_backward,
+};
+
+SA_API sa_node sa_layer_norm(sa_graph *g, sa_node x, float eps)
+{
+    if (!sa_graph_check(g, "sa_layer_norm", 1, &x))
+        return SA_NODE_INVALID;
+    if (!(eps > 0.0f) || !isfinite(eps))
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_layer_norm: eps must be finite and > 0, got %g",
+                             (double)eps);
+    sa_node_def d = {.ops = &sa_op_layer_norm, .F = g->nodes[x].F, .n_in = 1, .in = {x}};
+    d.farg[0] = eps;
+    return sa_graph_add(g, &d);
+}
