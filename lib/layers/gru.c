@@ -48,16 +48,6 @@ static void gru_bwd(int32_t H, const float *save, const float *hprev, const floa
 
 const sa_rnn_cell sa_gru_cell = {.G = 3, .S = 4, .has_c = 0, .fwd = gru_fwd, .bwd = gru_bwd};
 
-const sa_layer_ops sa_op_gru = {
-    .kind = "gru",
-    .params = sa_rnn_params,
-    .reshape = sa_rnn_reshape,
-    .ws_bytes = sa_rnn_ws_bytes,
-    .forward = sa_rnn_forward,
-    .backward = sa_rnn_backward,
-    .step = sa_rnn_step,
-    .can_step = sa_rnn_can_step,
-};
 
 SA_API sa_node sa_gru(sa_graph *g, sa_node x, const sa_rnn_desc *desc)
 {

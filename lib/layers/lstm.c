@@ -73,16 +73,6 @@ static void lstm_bwd(int32_t H, const float *save, const float *hprev, const flo
 
 const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 5, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
 
-const sa_layer_ops sa_op_lstm = {
-    .kind = "lstm",
-    .params = sa_rnn_params,
-    .reshape = sa_rnn_reshape,
-    .ws_bytes = sa_rnn_ws_bytes,
-    .forward = sa_rnn_forward,
-    .backward = sa_rnn_backward,
-    .step = sa_rnn_step,
-    .can_step = sa_rnn_can_step,
-};
 
 SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc)
 {

@@ -363,6 +363,15 @@ void sa_rnn_backward(sa_op_ctx *c)
     }
 }
 
+/* GRU and LSTM differ only in their cell (cell_of), so they share every op */
+#define RNN_OPS                                                                                  \
+    .params = sa_rnn_params, .reshape = sa_rnn_reshape, .ws_bytes = sa_rnn_ws_bytes,            \
+    .forward = sa_rnn_forward, .backward = sa_rnn_backward, .step = sa_rnn_step,               \
+    .can_step = sa_rnn_can_step
+
+const sa_layer_ops sa_op_gru = {.kind = "gru", RNN_OPS};
+const sa_layer_ops sa_op_lstm = {.kind = "lstm", RNN_OPS};
+
 SA_API sa_rnn_desc sa_rnn_desc_default(void)
 {
     sa_rnn_desc d = {SA_RNN_DESC_INIT};
