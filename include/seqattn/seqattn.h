@@ -123,7 +123,8 @@ SA_API int32_t sa_graph_node_features(const sa_graph *g, sa_node n);
 
 /** Renames a layer node. Parameter names are "<node name>.<param>", e.g.
  *  "gru.weight_ih_l0". Default names are "<kind><k>" ("gru0", "dense1").
- *  @param name copied; 1..63 chars of [A-Za-z0-9_], unique in the graph.
+ *  @param name copied; 1..63 chars: parts of [A-Za-z0-9_] joined by single dots
+ *         ("encoder", "layers.0.self_attn"), unique in the graph.
  *  @return the node itself, or SA_NODE_INVALID (sticky error). */
 SA_API sa_node sa_name(sa_graph *g, sa_node n, const char *name);
 
@@ -140,9 +141,43 @@ SA_API sa_node sa_dense(sa_graph *g, sa_node x, int32_t units);
 typedef enum sa_activation {
     SA_ACT_TANH = 0,
     SA_ACT_SIGMOID = 1,
-    SA_ACT_RELU = 2
+    SA_ACT_RELU = 2,
+    SA_ACT_GELU = 3    /**< x Φ(x) = x (1 + erf(x/√2)) / 2: torch's exact GELU (approximate='none') */
 } sa_activation;
 SA_API sa_node sa_act(sa_graph *g, sa_node x, sa_activation kind);
+
+/** Layer normalisation over the last axis, torch nn.LayerNorm(F, eps) numerics:
+ *  y = (x - mean) / √(var + eps) ⊙ weight + bias, mean and biased variance
+ *  over the F features of each step. Parameters weight (F) init 1, bias (F)
+ *  init 0. Output has the input's shape; each step (padded ones too) is
+ *  normalised on its own, so it steps as is (step execution).
+ *  @param eps finite and > 0 (else SA_ERR_INVALID_ARG); torch's default is 1e-5. */
+SA_API sa_node sa_layer_norm(sa_graph *g, sa_node x, float eps);
+
+/** Inverted dropout (torch nn.Dropout(p)): in a SA_TRAIN forward each element
+ *  is zeroed with probability p and the others are scaled by 1/(1-p); SA_INFER
+ *  and step execution are the identity. The mask is a pure function of the
+ *  model seed, the node's name and the training-forward index (see
+ *  sa_model_set_train_index()): it differs between dropout nodes and between
+ *  forwards, and the same seed gives the same masks on every run. Backward
+ *  uses the mask of the last forward.
+ *  @param p in [0, 1) (else SA_ERR_INVALID_ARG); p = 0 is the identity. */
+SA_API sa_node sa_dropout(sa_graph *g, sa_node x, float p);
+
+/** Adds the fixed sinusoidal encoding of Vaswani et al.: y[b, t] = x[b, t] + PE[t],
+ *  PE[t, 2i] = sin(t / 10000^(2i/F)), PE[t, 2i+1] = cos(t / 10000^(2i/F))
+ *  (odd F: the last feature is a sine). No parameters. Padded steps get their
+ *  encoding too (a function of the position alone, as in torch). In step
+ *  execution t is the step index since sa_step_begin(), so steps see the
+ *  positions of the full-sequence forward. */
+SA_API sa_node sa_posenc_sinusoidal(sa_graph *g, sa_node x);
+
+/** Adds a learned positional embedding: y[b, t] = x[b, t] + weight[t].
+ *  Parameter weight (max_len, F), init N(0, 1) as nn.Embedding. Positions as
+ *  sa_posenc_sinusoidal(); T > max_len at run time, or a step index >= max_len
+ *  in step execution, gives SA_ERR_SHAPE.
+ *  @param max_len 1..2^24 (else SA_ERR_SHAPE). */
+SA_API sa_node sa_posenc_learned(sa_graph *g, sa_node x, int32_t max_len);
 
 /** Recurrent layer description. Start from SA_RNN_DESC_INIT or
  *  sa_rnn_desc_default(); set hidden at least. */
@@ -252,6 +287,33 @@ SA_API sa_node sa_repeat_time(sa_graph *g, sa_node x, sa_node like);
 /** Element-wise sum of two values of the same shape (residual connections). */
 SA_API sa_node sa_add(sa_graph *g, sa_node a, sa_node b);
 
+/** Pre-norm transformer encoder block. Start from SA_TRANSFORMER_DESC_INIT
+ *  or sa_transformer_desc_default() and set ff_dim. */
+typedef struct sa_transformer_desc {
+    size_t struct_size;        /**< sizeof(sa_transformer_desc) */
+    int32_t num_heads;         /**< default 1; the input's F must be divisible by it */
+    int32_t ff_dim;            /**< hidden size of the feed-forward part (required) */
+    int32_t causal;            /**< 1: causal self-attention (see sa_mha_desc) */
+    sa_activation activation;  /**< SA_ACT_RELU (torch's default) or SA_ACT_GELU */
+    float dropout;             /**< 0 .. <1, at the three places torch puts it (not on
+                                    the attention weights); default 0 */
+    float norm_eps;            /**< layer-norm eps, default 1e-5 */
+    const char *name;          /**< copied; NULL: "transformer<k>". Prefix of the
+                                    sub-node names */
+} sa_transformer_desc;
+#define SA_TRANSFORMER_DESC_INIT sizeof(sa_transformer_desc), 1, 0, 0, SA_ACT_RELU, 0.0f, 1e-5f, NULL
+SA_API sa_transformer_desc sa_transformer_desc_default(void);
+
+/** torch.nn.TransformerEncoderLayer(norm_first=True, batch_first=True), built
+ *  from nodes: x + dropout1(self_attn(norm1(x))), then
+ *  x + dropout2(linear2(dropout(activation(linear1(norm2(x)))))).
+ *  Sub-nodes are named "<name>.norm1", "<name>.self_attn", "<name>.linear1", ...,
+ *  so parameters carry torch's state_dict names ("<name>.self_attn.in_proj_weight").
+ *  x [B, T, E] -> [B, T, E]; key padding from x's lengths. In step execution a
+ *  causal block keeps a key/value cache (O(t) work for step t).
+ *  @return the block's output node. */
+SA_API sa_node sa_transformer_block(sa_graph *g, sa_node x, const sa_transformer_desc *desc);
+
 /* Note on bidirectional states: an RNN's final states [B, 1, L*2*H] hold, per
  * layer, the forward then the reverse state; read as [B, 1, L*(2H)] they are
  * exactly torch's cat(h_n[0::2], h_n[1::2], dim=-1), so they initialise an
@@ -272,7 +334,8 @@ typedef struct sa_model sa_model;
 
 typedef struct sa_model_options {
     size_t struct_size;  /**< sizeof(sa_model_options) */
-    uint64_t seed;       /**< initialisation seed; same seed, same graph -> same weights */
+    uint64_t seed;       /**< initialisation seed; same seed, same graph -> same weights
+                              (and same dropout masks, see sa_model_set_train_index) */
 } sa_model_options;
 #define SA_MODEL_OPTIONS_INIT sizeof(sa_model_options), 42u
 SA_API sa_model_options sa_model_options_default(void);
@@ -318,6 +381,17 @@ typedef enum sa_mode {
  *  agree at run time do not: T of a loss's pred and target, of concat inputs,
  *  an initial state with T != 1); SA_ERR_OVERFLOW; SA_ERR_NO_MEMORY. */
 SA_API sa_status sa_forward(sa_model *m, sa_mode mode);
+
+/** Training randomness (dropout masks) is a pure function of the model seed,
+ *  the node's name and the train index: the number of SA_TRAIN forwards this
+ *  model ran before (0 for the first; a forward rejected before running takes
+ *  none). Getting the index and setting it back replays a forward's masks
+ *  (gradient checks); setting it on a fresh model with the same seed resumes
+ *  a training run with the masks it would have drawn. Setting it does not
+ *  change the masks kept for the next sa_backward().
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL). */
+SA_API sa_status sa_model_get_train_index(const sa_model *m, uint64_t *index);
+SA_API sa_status sa_model_set_train_index(sa_model *m, uint64_t index);
 
 /** Back-propagates from a loss node (output [1,1,1], seed gradient 1).
  *  Parameter gradients accumulate (+=) until sa_zero_grad(); node gradients
@@ -384,7 +458,9 @@ SA_API sa_status sa_get_attention(const sa_model *m, sa_node n, sa_heads mode,
  *  Generating T steps costs T steps of work; outputs equal the full-sequence
  *  forward (tested). Inference only: sa_backward() is not allowed.
  *
- *  Supported on a stepped path: inputs, dense, activations, concat, add,
+ *  Supported on a stepped path: inputs, dense, activations, layer norm,
+ *  dropout (the identity), positional encodings (position = step index),
+ *  concat, add,
  *  slices of features, repeat_time (stepped through `like`), unidirectional GRU/LSTM, attention (sa_mha, sa_sdpa)
  *  whose keys/values are either not stepped or the same stepped sequence with
  *  a causal mask. Others (bidirectional RNNs, pooling over time, losses) give

@@ -150,10 +150,13 @@ int sa_graph_name_ok(sa_graph *g, const char *fn, sa_node n, const char *name)
     }
     for (size_t i = 0; i < len; i++) {
         char ch = name[i];
+        /* dots make PyTorch-style paths ("layers.0.self_attn"); they may only
+         * separate non-empty parts */
+        int dot_ok = ch == '.' && i > 0 && i + 1 < len && name[i - 1] != '.';
         int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 (ch >= '0' && ch <= '9') || ch == '_';
+                 (ch >= '0' && ch <= '9') || ch == '_' || dot_ok;
         if (!ok) {
-            sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: '%s' has a character outside [A-Za-z0-9_]", fn, name);
+            sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: '%s' must be parts of [A-Za-z0-9_] joined by single dots", fn, name);
             return 0;
         }
     }

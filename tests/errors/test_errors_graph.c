@@ -142,7 +142,7 @@ static void names(void)
     n63[63] = '\0';
     memset(n64, 'b', 64);
     n64[64] = '\0';
-    const char *bad[] = {NULL, "", n64, "a b", "a.b", "a-b", "a:b", "caf\xc3\xa9", "tab\t", "y", "dense0"};
+    const char *bad[] = {NULL, "", n64, "a b", ".a", "a.", "a..b", "a-b", "a:b", "caf\xc3\xa9", "tab\t", "y", "dense0"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         base b = mk();
         EXPECT_BUILD_FAIL(b.g, SA_ERR_INVALID_ARG, "sa_name", sa_name(b.g, b.x, bad[i]));
@@ -192,10 +192,11 @@ static void dense_act_pool(void)
         EXPECT_BUILD_FAIL(b.g, SA_ERR_SHAPE, "sa_dense", sa_dense(b.g, b.x, bad_u[i]));
         sa_graph_free(b.g);
     }
-    const int bad_k[] = {-1, 3, 100};
+    const int bad_k[] = {-1, 3, 100};   /* sa_score: 3 is one past the last */
+    const int bad_act[] = {-1, 4, 100}; /* sa_activation: 4 is one past SA_ACT_GELU */
     for (size_t i = 0; i < sizeof bad_k / sizeof *bad_k; i++) {
         base b = mk();
-        EXPECT_BUILD_FAIL(b.g, SA_ERR_INVALID_ARG, "sa_act", sa_act(b.g, b.x, (sa_activation)bad_k[i]));
+        EXPECT_BUILD_FAIL(b.g, SA_ERR_INVALID_ARG, "sa_act", sa_act(b.g, b.x, (sa_activation)bad_act[i]));
         sa_graph_free(b.g);
         b = mk();
         EXPECT_BUILD_FAIL(b.g, SA_ERR_INVALID_ARG, "sa_attention_pool",
