@@ -7,10 +7,11 @@
 
 #include "../internal.h"
 
-/* workspace: mean, rstd (B*T each), written by forward, read by backward */
+/* workspace: mean, rstd (B*T each), written by forward, read by backward.
+ * Double: x - mean must cancel exactly when |mean| >> std, as in forward. */
 static size_t ln_ws(const sa_op_ctx *c)
 {
-    return 2 * (size_t)c->in[0]->B * c->in[0]->T * sizeof(float);
+    return 2 * (size_t)c->in[0]->B * c->in[0]->T * sizeof(double);
 }
 
 static int32_t ln_params(const sa_node_def *d, sa_param_spec *s)
@@ -26,14 +27,14 @@ static sa_status ln_forward(sa_op_ctx *c)
     float *y = c->out[0]->data; // (B, T, F)
     int32_t F = x->F;
     size_t rows = (size_t)x->B * x->T;
-    float *mean = c->ws, *rstd = mean + rows; // (B*T) each
+    double *mean = c->ws, *rstd = mean + rows; // (B*T) each
     const float *w = c->param[0], *b = c->param[1];
     double eps = c->def->farg[0];
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x->data + r * F;
         float *yr = y + r * F;
         /* two passes in double: the one-pass E[x²] - E[x]² loses every digit
-         * when |mean| >> std, and torch is accurate there too */
+         * when |mean| >> std (inputs offset by a large constant) */
         double mu = 0.0, var = 0.0;
         for (int32_t f = 0; f < F; f++)
             mu += xr[f];
@@ -42,8 +43,8 @@ static sa_status ln_forward(sa_op_ctx *c)
             var += (xr[f] - mu) * (xr[f] - mu);
         var /= F; // biased, as torch
         double rs = 1.0 / sqrt(var + eps);
-        mean[r] = (float)mu;
-        rstd[r] = (float)rs;
+        mean[r] = mu;
+        rstd[r] = rs;
         for (int32_t f = 0; f < F; f++)
             yr[f] = (float)((xr[f] - mu) * rs) * w[f] + b[f];
     }
@@ -56,16 +57,16 @@ static void ln_backward(sa_op_ctx *c)
     const float *dy = c->out[0]->grad; // (B, T, F)
     int32_t F = x->F;
     size_t rows = (size_t)x->B * x->T;
-    const float *mean = c->ws, *rstd = mean + rows;
+    const double *mean = c->ws, *rstd = mean + rows;
     const float *w = c->param[0];
     float *dw = c->pgrad[0], *db = c->pgrad[1];
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x->data + r * F, *dyr = dy + r * F;
-        float mu = mean[r], rs = rstd[r];
+        double mu = mean[r], rs = rstd[r];
         // y = x̂ ⊙ w + b, x̂ = (x - mean) rstd
         double g_mean = 0.0, gx_mean = 0.0; // mean(dx̂), mean(dx̂ ⊙ x̂)
         for (int32_t f = 0; f < F; f++) {
-            float xh = (xr[f] - mu) * rs;
+            float xh = (float)((xr[f] - mu) * rs); // as forward
             float g = dyr[f] * w[f]; // dx̂
             dw[f] += dyr[f] * xh;
             db[f] += dyr[f];
@@ -79,8 +80,8 @@ static void ln_backward(sa_op_ctx *c)
         // x̂ = (x - mean(x)) / sqrt(var(x) + eps): dx = rstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ ⊙ x̂))
         float *dxr = x->grad + r * F;
         for (int32_t f = 0; f < F; f++) {
-            float xh = (xr[f] - mu) * rs;
-            dxr[f] += rs * (float)(dyr[f] * w[f] - g_mean - xh * gx_mean);
+            float xh = (float)((xr[f] - mu) * rs);
+            dxr[f] += (float)(rs * (dyr[f] * w[f] - g_mean - xh * gx_mean));
         }
     }
 }

@@ -6,6 +6,7 @@ static const sa_layer_ops *const registry[] = {
     &sa_op_attention_pool, &sa_op_mean_time, &sa_op_last_step, &sa_op_concat, &sa_op_loss,
     &sa_op_slice_time, &sa_op_slice_features, &sa_op_repeat_time, &sa_op_add,
     &sa_op_mha, &sa_op_sdpa,
+    &sa_op_layer_norm, &sa_op_dropout, &sa_op_posenc_sin, &sa_op_posenc_learned,
 };
 
 int32_t sa_registry_index(const sa_layer_ops *ops)

@@ -17,7 +17,7 @@ SA_NODE_INVALID = -1
 SA_NODE_NONE = -2
 
 # enums of the header (frozen values)
-SA_ACT_TANH, SA_ACT_SIGMOID, SA_ACT_RELU = 0, 1, 2
+SA_ACT_TANH, SA_ACT_SIGMOID, SA_ACT_RELU, SA_ACT_GELU = 0, 1, 2, 3
 SA_SCORE_ADDITIVE, SA_SCORE_TANH, SA_SCORE_LINEAR = 0, 1, 2
 SA_INFER, SA_TRAIN = 0, 1
 SA_HEADS_ALL, SA_HEADS_MEAN = 0, 1
@@ -70,6 +70,10 @@ _PROTOS = {
     "sa_mha_desc_default": (SaMhaDesc, []),
     "sa_mha": (c_node, [C.c_void_p, c_node, c_node, c_node, C.POINTER(SaMhaDesc)]),
     "sa_sdpa": (c_node, [C.c_void_p, c_node, c_node, c_node, C.c_int32]),
+    "sa_layer_norm": (c_node, [C.c_void_p, c_node, C.c_float]),
+    "sa_dropout": (c_node, [C.c_void_p, c_node, C.c_float]),
+    "sa_posenc_sinusoidal": (c_node, [C.c_void_p, c_node]),
+    "sa_posenc_learned": (c_node, [C.c_void_p, c_node, C.c_int32]),
     "sa_mean_time": (c_node, [C.c_void_p, c_node]),
     "sa_last_step": (c_node, [C.c_void_p, c_node]),
     "sa_concat": (c_node, [C.c_void_p, C.c_int32, C.POINTER(c_node)]),
@@ -184,6 +188,18 @@ class Graph:
 
     def sdpa(self, q, k, v, causal=False):
         return self._node(lib.sa_sdpa(self.g, q, k, v, int(causal)), "sa_sdpa")
+
+    def layer_norm(self, x, eps=1e-5):
+        return self._node(lib.sa_layer_norm(self.g, x, eps), "sa_layer_norm")
+
+    def dropout(self, x, p):
+        return self._node(lib.sa_dropout(self.g, x, p), "sa_dropout")
+
+    def posenc_sinusoidal(self, x):
+        return self._node(lib.sa_posenc_sinusoidal(self.g, x), "sa_posenc_sinusoidal")
+
+    def posenc_learned(self, x, max_len):
+        return self._node(lib.sa_posenc_learned(self.g, x, max_len), "sa_posenc_learned")
 
     def mean_time(self, x):
         return self._node(lib.sa_mean_time(self.g, x), "sa_mean_time")

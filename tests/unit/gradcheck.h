@@ -43,6 +43,10 @@ typedef struct gc_case {
     sa_node out[GC_MAX_OUT]; /* objective Σ sum(out ⊙ G) when loss is SA_NODE_NONE */
     sa_node loss;
     int pad_zero; /* inputs with lengths must get exactly 0 gradient at padded steps */
+    int replay;   /* f from SA_TRAIN forwards that replay the analytic forward's dropout
+                     masks (sa_model_set_train_index), instead of SA_INFER forwards */
+    uint64_t replay_index;
+    void (*prepare)(sa_model *m); /* NULL, or run on the new model (e.g. to set parameters) */
 } gc_case;
 
 /* worst over one case, and over the whole file */
@@ -85,10 +89,12 @@ static size_t gc_out_numel(const sa_model *m, sa_node n)
     return (size_t)sh[0] * sh[1] * sh[2];
 }
 
-/* f at the current inputs and parameters, from an inference forward */
+/* f at the current inputs and parameters, from an inference forward (or a replayed training one) */
 static double gc_objective(sa_model *m, const gc_case *c, float *const *G, float *scratch)
 {
-    REQUIRE_OK(sa_forward(m, SA_INFER));
+    if (c->replay)
+        REQUIRE_OK(sa_model_set_train_index(m, c->replay_index));
+    REQUIRE_OK(sa_forward(m, c->replay ? SA_TRAIN : SA_INFER));
     if (c->loss != SA_NODE_NONE) {
         float v;
         REQUIRE_OK(sa_get_output(m, c->loss, &v, 1, NULL));
@@ -161,6 +167,8 @@ static void gc_run(gc_case *c, uint64_t seed)
     tu_rng rng = {seed};
     sa_model *m = tu_model(c->g, seed);
     c->g = NULL;
+    if (c->prepare)
+        c->prepare(m);
     gc_case_abs = gc_case_ratio = 0.0;
 
     for (int i = 0; i < c->n_in; i++) {
@@ -174,6 +182,7 @@ static void gc_run(gc_case *c, uint64_t seed)
     }
 
     /* analytic gradients */
+    REQUIRE_OK(sa_model_get_train_index(m, &c->replay_index));
     REQUIRE_OK(sa_forward(m, SA_TRAIN));
     float *G[GC_MAX_OUT] = {0};
     size_t max_out = 1;
