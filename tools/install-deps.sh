@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 pkgs=(gcc g++ meson ninja-build pkg-config libopenblas-dev binutils
-      python3-numpy python3-torch python3-matplotlib python3-pytest)
+      python3-numpy python3-torch python3-matplotlib python3-pytest zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
