@@ -356,6 +356,9 @@ SA_API const char *sa_model_errmsg(const sa_model *m);
 
 /** Finds an input node by name. @return SA_OK or SA_ERR_NOT_FOUND. */
 SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out);
+/** Finds any node by name, e.g. "blk.self_attn" inside a transformer block.
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL), SA_ERR_NOT_FOUND. */
+SA_API sa_status sa_model_find_node(const sa_model *m, const char *name, sa_node *out);
 
 /** Sets the value of an input node for the next forward pass.
  *  @param data  borrowed, copied: B*T*F floats, [B, T, F] row-major. Must be finite.

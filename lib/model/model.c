@@ -173,18 +173,29 @@ SA_API void sa_model_destroy(sa_model *m)
     free(m);
 }
 
-SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out)
+static sa_status find_node(const sa_model *m, const char *name, sa_node *out, int inputs_only, const char *fn)
 {
     if (!m || !name || !out)
-        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_model_find_input: %s is NULL",
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "%s: %s is NULL", fn,
                                         !m ? "model" : !name ? "name" : "out"));
     for (int32_t i = 0; i < m->count; i++)
-        if (m->nodes[i].ops == &sa_op_input && strcmp(m->nodes[i].name, name) == 0) {
+        if ((!inputs_only || m->nodes[i].ops == &sa_op_input) && strcmp(m->nodes[i].name, name) == 0) {
             *out = i;
             return SA_OK;
         }
     *out = SA_NODE_INVALID;
-    return sa_model_fail(m, sa_fail(SA_ERR_NOT_FOUND, "sa_model_find_input: no input named '%s'", name));
+    return sa_model_fail(m, sa_fail(SA_ERR_NOT_FOUND, "%s: no %s named '%s'", fn, inputs_only ? "input" : "node",
+                                    name));
+}
+
+SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out)
+{
+    return find_node(m, name, out, 1, "sa_model_find_input");
+}
+
+SA_API sa_status sa_model_find_node(const sa_model *m, const char *name, sa_node *out)
+{
+    return find_node(m, name, out, 0, "sa_model_find_node");
 }
 
 /* ---------------------------------------------------- training randomness */

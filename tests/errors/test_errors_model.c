@@ -87,6 +87,29 @@ static void find_input(void)
     sa_graph_free(g);
 }
 
+static void find_node(void)
+{
+    sa_graph *g = small_graph();
+    sa_model *m = ec_model(g);
+    sa_node n = 5;
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_find_node", NULL, sa_model_find_node(NULL, "x", &n));
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_find_node", m, sa_model_find_node(m, NULL, &n));
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_find_node", m, sa_model_find_node(m, "x", NULL));
+    const char *unknown[] = {"", "X", "x ", "xx", "head.weight", "input0"};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        n = 5;
+        EXPECT(SA_ERR_NOT_FOUND, "sa_model_find_node", m, sa_model_find_node(m, unknown[i], &n));
+        CHECK(n == SA_NODE_INVALID);
+    }
+    /* unlike sa_model_find_input, layers are found too */
+    EXPECT_OK(sa_model_find_node(m, "x", &n));
+    CHECK(n == 0);
+    EXPECT_OK(sa_model_find_node(m, "head", &n));
+    CHECK(n > 0 && n < sa_graph_node_count(g));
+    sa_model_destroy(m);
+    sa_graph_free(g);
+}
+
 static void params(void)
 {
     sa_graph *g = small_graph();
@@ -165,6 +188,7 @@ void err_run(void)
 {
     create();
     find_input();
+    find_node();
     params();
     handle_messages();
 }
