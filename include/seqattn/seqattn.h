@@ -299,7 +299,7 @@ typedef struct sa_transformer_desc {
                                     the attention weights); default 0 */
     float norm_eps;            /**< layer-norm eps, default 1e-5 */
     const char *name;          /**< copied; NULL: "transformer<k>". Prefix of the
-                                    sub-node names */
+                                    sub-node names, so at most 52 characters */
 } sa_transformer_desc;
 #define SA_TRANSFORMER_DESC_INIT sizeof(sa_transformer_desc), 1, 0, 0, SA_ACT_RELU, 0.0f, 1e-5f, NULL
 SA_API sa_transformer_desc sa_transformer_desc_default(void);

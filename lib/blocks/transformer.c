@@ -18,14 +18,20 @@ SA_API sa_transformer_desc sa_transformer_desc_default(void)
     return d;
 }
 
+/* the longest sub-node suffix: a block name leaves room for it */
+#define LONGEST_PART ".activation"
+
 /* names the node "<prefix>.<part>"; passes SA_NODE_INVALID through */
 static sa_node named(sa_graph *g, sa_node n, const char *prefix, const char *part)
 {
+    if (n < 0)
+        return n;
     char name[SA_NAME_MAX];
-    if (snprintf(name, sizeof name, "%s.%s", prefix, part) >= (int)sizeof name)
-        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "sa_transformer_block: name '%s.%s' is too long", prefix,
-                             part);
-    return sa_name(g, n, name);
+    snprintf(name, sizeof name, "%s.%s", prefix, part); /* fits: checked at entry */
+    if (!sa_graph_name_ok(g, "sa_transformer_block", n, name))
+        return SA_NODE_INVALID;
+    memcpy(g->nodes[n].name, name, strlen(name) + 1);
+    return n;
 }
 
 static sa_node maybe_dropout(sa_graph *g, sa_node x, float p, const char *prefix, const char *part)
@@ -52,6 +58,10 @@ SA_API sa_node sa_transformer_block(sa_graph *g, sa_node x, const sa_transformer
         return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: dropout must be in [0, 1), got %g", fn,
                              (double)desc->dropout);
     char prefix[SA_NAME_MAX];
+    size_t max_len = SA_NAME_MAX - 1 - strlen(LONGEST_PART);
+    if (desc->name && strlen(desc->name) > max_len)
+        return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s: name is %zu characters, at most %zu fit before "
+                             "the sub-node suffixes", fn, strlen(desc->name), max_len);
     if (desc->name)
         snprintf(prefix, sizeof prefix, "%s", desc->name);
     else
@@ -74,5 +84,8 @@ SA_API sa_node sa_transformer_block(sa_graph *g, sa_node x, const sa_transformer
     f = maybe_dropout(g, f, p, prefix, "dropout");
     f = named(g, sa_dense(g, f, g->nodes[x].F), prefix, "linear2");
     f = maybe_dropout(g, f, p, prefix, "dropout2");
-    return named(g, sa_add(g, x1, f), prefix, "residual2");
+    sa_node out = named(g, sa_add(g, x1, f), prefix, "residual2");
+    if (g->status != SA_OK) /* later sub-builders overwrote the thread's message: restore the first */
+        sa_fail(g->status, "%s", g->errmsg);
+    return out;
 }

@@ -39,6 +39,12 @@ class SaMhaDesc(C.Structure):
                 ("causal", C.c_int32), ("bias", C.c_int32)]
 
 
+class SaTransformerDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t), ("num_heads", C.c_int32), ("ff_dim", C.c_int32),
+                ("causal", C.c_int32), ("activation", C.c_int), ("dropout", C.c_float),
+                ("norm_eps", C.c_float), ("name", C.c_char_p)]
+
+
 class SaParamInfo(C.Structure):
     _fields_ = [("name", C.c_char_p), ("ndim", C.c_int32), ("shape", C.c_int32 * 4),
                 ("numel", C.c_size_t), ("value", f32p), ("grad", f32p)]
@@ -74,6 +80,8 @@ _PROTOS = {
     "sa_dropout": (c_node, [C.c_void_p, c_node, C.c_float]),
     "sa_posenc_sinusoidal": (c_node, [C.c_void_p, c_node]),
     "sa_posenc_learned": (c_node, [C.c_void_p, c_node, C.c_int32]),
+    "sa_transformer_desc_default": (SaTransformerDesc, []),
+    "sa_transformer_block": (c_node, [C.c_void_p, c_node, C.POINTER(SaTransformerDesc)]),
     "sa_mean_time": (c_node, [C.c_void_p, c_node]),
     "sa_last_step": (c_node, [C.c_void_p, c_node]),
     "sa_concat": (c_node, [C.c_void_p, C.c_int32, C.POINTER(c_node)]),
@@ -110,7 +118,8 @@ def _load():
         fn.restype, fn.argtypes = res, args
     # layout check: the library writes sizeof(struct) into struct_size
     for ctor, cls in (("sa_rnn_desc_default", SaRnnDesc), ("sa_model_options_default", SaModelOptions),
-                      ("sa_mha_desc_default", SaMhaDesc)):
+                      ("sa_mha_desc_default", SaMhaDesc),
+                      ("sa_transformer_desc_default", SaTransformerDesc)):
         got = getattr(lib, ctor)().struct_size
         if got != C.sizeof(cls):
             raise SeqattnError(f"{cls.__name__}: library says {got} bytes, ctypes has {C.sizeof(cls)}")
@@ -200,6 +209,14 @@ class Graph:
 
     def posenc_learned(self, x, max_len):
         return self._node(lib.sa_posenc_learned(self.g, x, max_len), "sa_posenc_learned")
+
+    def transformer_block(self, x, ff_dim, num_heads=1, causal=False, activation=SA_ACT_RELU, dropout=0.0,
+                          norm_eps=1e-5, name=None):
+        d = lib.sa_transformer_desc_default()
+        d.num_heads, d.ff_dim, d.causal, d.activation = num_heads, ff_dim, int(causal), activation
+        d.dropout, d.norm_eps = dropout, norm_eps
+        d.name = None if name is None else name.encode()  # d keeps the bytes alive; the library copies it
+        return self._node(lib.sa_transformer_block(self.g, x, C.byref(d)), "sa_transformer_block")
 
     def mean_time(self, x):
         return self._node(lib.sa_mean_time(self.g, x), "sa_mean_time")
