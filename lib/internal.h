@@ -150,6 +150,18 @@ struct sa_layer_ops {
     int per_step;
     sa_status (*step)(sa_op_ctx *c);
     sa_status (*can_step)(const sa_node_def *d, const unsigned char *in_stepped);
+    /* Persistence (lib/io/graph_spec.c, sa_model_load). rebuild: re-creates
+     * node d in g by calling the kind's public builder with arguments read
+     * from d (inputs, F, iarg, farg), so a loaded node passes every check a
+     * built one did; the loader then requires the new node to equal d field
+     * by field, which rejects anything the builder would not have made.
+     * d->in[0..n_in) are nodes of g; every other field is untrusted: check an
+     * iarg before using it as an index. NULL: graphs holding this kind cannot
+     * be saved as a whole model (sa_model_save gives SA_ERR_UNSUPPORTED).
+     * port: for producers of port nodes, creates port k of node p as the
+     * public builder that makes ports does; NULL: the kind has no ports. */
+    sa_node (*rebuild)(sa_graph *g, const sa_node_def *d);
+    sa_node (*port)(sa_graph *g, sa_node p, int32_t k);
 };
 
 /* Default reshape: output keeps in[0]'s T and lengths. */
@@ -165,6 +177,27 @@ extern const sa_layer_ops sa_op_layer_norm, sa_op_dropout, sa_op_posenc_sin, sa_
 
 /* Index of an op in the registry (for default names). */
 int32_t sa_registry_index(const sa_layer_ops *ops);
+/* The op whose kind is `kind` ("gru"), or NULL (graph specs in saved models). */
+const sa_layer_ops *sa_registry_find(const char *kind);
+
+/* ------------------------------------------------------------- optimizer */
+
+/* An optimizer's state, for checkpoints (lib/io/checkpoint.c); train/optim.c
+ * keeps the struct private. */
+typedef struct sa_optim_state {
+    sa_optim_desc desc;         /* current settings (lr as last set) */
+    int64_t step;               /* updates done so far */
+    float *m1, *m2;             /* model->nflat floats each, NULL when desc needs none */
+} sa_optim_state;
+sa_model *sa_optim_model(const sa_optim *o);
+/* Fills st with o's state; the moment pointers are borrowed from o. */
+void sa_optim_get_state(const sa_optim *o, sa_optim_state *st);
+/* Number of moment buffers desc needs: 0, 1 (m1) or 2 (m1 and m2). */
+int sa_optim_moments(const sa_optim_desc *desc);
+/* Checks st->desc as sa_optim_create() does, then replaces o's state with st,
+ * taking ownership of st->m1 and st->m2 (malloc'd; exactly those desc needs).
+ * On failure o and the buffers are untouched (the caller frees them). */
+sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 
 /* --------------------------------------------------------------- kernels */
 

@@ -2,7 +2,7 @@
 # Installs what building, testing and the examples need on Debian 12.
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
-pkgs=(gcc g++ meson ninja-build pkg-config libopenblas-dev binutils
+pkgs=(gcc g++ meson ninja-build pkg-config libopenblas-dev binutils libjansson-dev clang libclang-rt-14-dev
       python3-numpy python3-torch python3-matplotlib python3-pytest zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: a normal build (unit, error-path,
 # PyTorch parity, install/consumer and example tests), then the C tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer with leak checking.
+# under AddressSanitizer + UndefinedBehaviorSanitizer with leak checking, then
+# a clang build that runs the libFuzzer targets of the file loaders.
 # The last line is "N passed, N failed"; the exit status is non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,8 @@ suite() { # name, build dir, setup options..., -- meson test options...
 suite "release build: all tests" build-test --buildtype=debugoptimized --
 suite "ASan + UBSan: unit and error-path tests" build-asan -Db_sanitize=address,undefined \
   -Db_lundef=false --buildtype=debug -Dexamples=false -- --suite unit --suite errors
+CC=clang suite "libFuzzer (clang): the file loaders, 20 s each" build-fuzz -Dfuzz=true \
+  --buildtype=debugoptimized -Dexamples=false -- --suite fuzz
 
 echo
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"

@@ -550,6 +550,80 @@ SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr);
  *  SA_ERR_NUMERIC (the norm is not finite: gradients are left unchanged). */
 SA_API sa_status sa_clip_grad_norm(sa_model *m, float max_norm, float *norm);
 
+/* -------------------------------------------------------------- persistence */
+
+/* Files are safetensors: an 8-byte little-endian header length, a JSON header
+ * naming each tensor's dtype, shape and byte range, then the raw data. Tensors
+ * are the parameters under their names ("gru0.weight_ih_l0") in PyTorch
+ * shapes, so a torch state_dict saved with safetensors (keys prefixed by the
+ * node name) loads, and a saved file loads in torch. docs/persistence.md
+ * describes the files, the graph spec and its versioning.
+ *
+ * Writes are atomic: the data goes to a temporary file in the destination's
+ * directory, is synced and renamed over the destination; on any failure the
+ * old file is untouched and the temporary file removed.
+ *
+ * Loading treats the file as hostile: the header length, JSON, every field,
+ * byte range (the ranges must cover the data exactly), size and the graph spec
+ * are checked before use, and nothing larger than the file is allocated.
+ * A failed load leaves the model (and optimizer) unchanged. Statuses of every
+ * loader: SA_ERR_INVALID_ARG (NULL argument, bad mode), SA_ERR_IO (the file
+ * cannot be opened or read, or is not a regular file), SA_ERR_FORMAT (malformed
+ * content), SA_ERR_SHAPE (a tensor's shape differs from the parameter's),
+ * SA_ERR_NOT_FOUND (strict loads: a parameter missing from the file, or a
+ * tensor that is no parameter), SA_ERR_NUMERIC (NaN or Inf in the data),
+ * SA_ERR_NO_MEMORY. Parameter tensors may be F32, or F64, F16 or BF16
+ * (converted to float32); other dtypes give SA_ERR_FORMAT. */
+
+/** How sa_load_params() matches the file to the model. */
+typedef enum sa_load_mode {
+    SA_LOAD_STRICT = 0,  /**< every parameter present with its exact shape, no other tensor */
+    SA_LOAD_LENIENT = 1  /**< missing parameters keep their values, other tensors are ignored;
+                              a tensor named like a parameter must still have its shape */
+} sa_load_mode;
+
+/** Writes all parameters of m (values, not gradients) to a safetensors file.
+ *  @param path borrowed; replaced atomically if it exists.
+ *  @return SA_OK, SA_ERR_INVALID_ARG (NULL, two parameters with one name),
+ *  SA_ERR_IO, SA_ERR_NO_MEMORY. */
+SA_API sa_status sa_save_params(const sa_model *m, const char *path);
+
+/** Sets m's parameters from a safetensors file (written by sa_save_params(),
+ *  sa_model_save(), or by PyTorch's safetensors). Statuses: see above. */
+SA_API sa_status sa_load_params(sa_model *m, const char *path, sa_load_mode mode);
+
+/** Writes a whole model: its parameters plus its graph (kinds, names, sizes
+ *  and arguments of every node, in the file's metadata) and its seed, so that
+ *  sa_model_load() rebuilds it without code.
+ *  @return as sa_save_params(), plus SA_ERR_UNSUPPORTED (a node kind that
+ *  cannot be saved). */
+SA_API sa_status sa_model_save(const sa_model *m, const char *path);
+
+/** Creates a model from a file written by sa_model_save(). The graph is
+ *  rebuilt through the same checks as the builder calls; parameters are
+ *  loaded strictly.
+ *  @param opts borrowed; NULL uses the seed stored in the file (same dropout
+ *         masks as the saved model), otherwise opts->seed.
+ *  @param out receives the model (caller owns it) or NULL on failure.
+ *  @return as sa_load_params(), plus SA_ERR_UNSUPPORTED (the graph was written
+ *  by a newer seqattn, or holds a kind this build does not know). */
+SA_API sa_status sa_model_load(const char *path, const sa_model_options *opts, sa_model **out);
+
+/** Writes a training checkpoint: m's parameters, o's kind, settings (the
+ *  current lr), step count and moments, and m's seed and train index (the
+ *  state of dropout masks). Gradients are not saved.
+ *  @param o an optimizer of m.
+ *  @return as sa_save_params(). */
+SA_API sa_status sa_checkpoint_save(const sa_model *m, const sa_optim *o, const char *path);
+
+/** Resumes from a checkpoint: restores m's parameters (strictly), seed and
+ *  train index, and o's settings, step count and moments, so training goes on
+ *  exactly as the run that wrote it (bitwise).
+ *  @param o an optimizer of m, of the checkpoint's kind.
+ *  @return as sa_load_params(); SA_ERR_INVALID_ARG also when o is not an
+ *  optimizer of m or is of another kind than the checkpoint's. */
+SA_API sa_status sa_checkpoint_load(sa_model *m, sa_optim *o, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,8 +63,14 @@ static void act_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node act_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_act(g, d->in[0], (sa_activation)d->iarg[0]);
+}
+
 const sa_layer_ops sa_op_act = {
     .kind = "act",
+    .rebuild = act_rebuild,
     .reshape = sa_reshape_same,
     .forward = act_forward,
     .per_step = 1,

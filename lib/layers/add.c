@@ -32,8 +32,11 @@ static void add_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node add_rebuild(sa_graph *g, const sa_node_def *d) { return sa_add(g, d->in[0], d->in[1]); }
+
 const sa_layer_ops sa_op_add = {
     .kind = "add",
+    .rebuild = add_rebuild,
     .reshape = add_reshape,
     .forward = add_forward,
     .per_step = 1,

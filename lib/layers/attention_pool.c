@@ -138,8 +138,14 @@ static const float *pool_attention(const sa_op_ctx *c, int32_t shape[4])
     return c->ws;
 }
 
+static sa_node pool_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_attention_pool(g, d->in[0], (sa_score)d->iarg[0]);
+}
+
 const sa_layer_ops sa_op_attention_pool = {
     .kind = "attention_pool",
+    .rebuild = pool_rebuild,
     .params = pool_params,
     .reshape = sa_reshape_one,
     .ws_bytes = pool_ws,

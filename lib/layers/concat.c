@@ -41,8 +41,11 @@ static void concat_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node concat_rebuild(sa_graph *g, const sa_node_def *d) { return sa_concat(g, d->n_in, d->in); }
+
 const sa_layer_ops sa_op_concat = {
     .kind = "concat",
+    .rebuild = concat_rebuild,
     .reshape = concat_reshape,
     .forward = concat_forward,
     .per_step = 1,

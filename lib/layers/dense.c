@@ -39,8 +39,11 @@ static void dense_backward(sa_op_ctx *c)
         sa_gemm(0, 0, rows, in, out, 1.0f, y->grad, out, c->param[0], in, 1.0f, x->grad, in); // dx += dy W
 }
 
+static sa_node dense_rebuild(sa_graph *g, const sa_node_def *d) { return sa_dense(g, d->in[0], d->F); }
+
 const sa_layer_ops sa_op_dense = {
     .kind = "dense",
+    .rebuild = dense_rebuild,
     .params = dense_params,
     .reshape = sa_reshape_same,
     .forward = dense_forward,

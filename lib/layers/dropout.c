@@ -59,8 +59,11 @@ static void dropout_backward(sa_op_ctx *c)
         dx[i] += keep[i] ? dy[i] * scale : 0.0f;
 }
 
+static sa_node dropout_rebuild(sa_graph *g, const sa_node_def *d) { return sa_dropout(g, d->in[0], d->farg[0]); }
+
 const sa_layer_ops sa_op_dropout = {
     .kind = "dropout",
+    .rebuild = dropout_rebuild,
     .reshape = sa_reshape_same,
     .ws_bytes = dropout_ws,
     .forward = dropout_forward,

@@ -4,7 +4,12 @@
 
 #include "../internal.h"
 
-const sa_layer_ops sa_op_input = {.kind = "input"};
+static sa_node input_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_input(g, d->name, d->F);
+}
+
+const sa_layer_ops sa_op_input = {.kind = "input", .rebuild = input_rebuild};
 
 static sa_status port_reshape(sa_op_ctx *c)
 {
@@ -12,7 +17,19 @@ static sa_status port_reshape(sa_op_ctx *c)
     return SA_OK;
 }
 
-const sa_layer_ops sa_op_port = {.kind = "port", .reshape = port_reshape};
+/* a port is made by its producer's builder (sa_rnn_final_state), so ask the producer */
+static sa_node port_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    sa_node p = d->port_of;
+    if (!sa_graph_check(g, "port", 1, &p))
+        return SA_NODE_INVALID;
+    if (!g->nodes[p].ops->port)
+        return sa_graph_fail(g, SA_ERR_BAD_NODE, "port '%s': node '%s' is a %s, which has no ports", d->name,
+                             g->nodes[p].name, g->nodes[p].ops->kind);
+    return g->nodes[p].ops->port(g, p, d->port_index);
+}
+
+const sa_layer_ops sa_op_port = {.kind = "port", .reshape = port_reshape, .rebuild = port_rebuild};
 
 SA_API sa_node sa_input(sa_graph *g, const char *name, int32_t features)
 {

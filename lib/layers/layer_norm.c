@@ -86,8 +86,11 @@ static void ln_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node norm_rebuild(sa_graph *g, const sa_node_def *d) { return sa_layer_norm(g, d->in[0], d->farg[0]); }
+
 const sa_layer_ops sa_op_layer_norm = {
     .kind = "layer_norm",
+    .rebuild = norm_rebuild,
     .params = ln_params,
     .reshape = sa_reshape_same,
     .ws_bytes = ln_ws,

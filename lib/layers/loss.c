@@ -57,8 +57,18 @@ static void loss_backward(sa_op_ctx *c)
             }
 }
 
+static sa_node loss_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    if (d->iarg[0] == LOSS_MSE)
+        return sa_loss_mse(g, d->in[0], d->in[1]);
+    if (d->iarg[0] == LOSS_MAE)
+        return sa_loss_mae(g, d->in[0], d->in[1]);
+    return sa_graph_fail(g, SA_ERR_INVALID_ARG, "loss '%s': unknown loss kind %d", d->name, (int)d->iarg[0]);
+}
+
 const sa_layer_ops sa_op_loss = {
     .kind = "loss",
+    .rebuild = loss_rebuild,
     .reshape = loss_reshape,
     .forward = loss_forward,
     .backward = loss_backward,

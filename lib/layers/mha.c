@@ -365,8 +365,24 @@ static sa_status attn_can_step(const sa_node_def *d, const unsigned char *in_ste
     return SA_OK;
 }
 
+static sa_node mha_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    sa_mha_desc md = sa_mha_desc_default();
+    md.embed_dim = d->iarg[A_E];
+    md.num_heads = d->iarg[A_HEADS];
+    md.causal = d->iarg[A_CAUSAL];
+    md.bias = d->iarg[A_BIAS];
+    return sa_mha(g, d->in[0], d->in[1], d->in[2], &md);
+}
+
+static sa_node sdpa_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_sdpa(g, d->in[0], d->in[1], d->in[2], d->iarg[A_CAUSAL]);
+}
+
 const sa_layer_ops sa_op_mha = {
     .kind = "mha",
+    .rebuild = mha_rebuild,
     .params = mha_params,
     .reshape = attn_reshape,
     .ws_bytes = attn_ws_bytes,
@@ -379,6 +395,7 @@ const sa_layer_ops sa_op_mha = {
 
 const sa_layer_ops sa_op_sdpa = {
     .kind = "sdpa",
+    .rebuild = sdpa_rebuild,
     .reshape = attn_reshape,
     .ws_bytes = attn_ws_bytes,
     .forward = attn_forward,

@@ -41,8 +41,11 @@ static void mean_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node mean_rebuild(sa_graph *g, const sa_node_def *d) { return sa_mean_time(g, d->in[0]); }
+
 const sa_layer_ops sa_op_mean_time = {
     .kind = "mean_time",
+    .rebuild = mean_rebuild,
     .reshape = sa_reshape_one,
     .forward = mean_forward,
     .backward = mean_backward,
@@ -71,8 +74,11 @@ static void last_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node last_rebuild(sa_graph *g, const sa_node_def *d) { return sa_last_step(g, d->in[0]); }
+
 const sa_layer_ops sa_op_last_step = {
     .kind = "last_step",
+    .rebuild = last_rebuild,
     .reshape = sa_reshape_one,
     .forward = last_forward,
     .backward = last_backward,

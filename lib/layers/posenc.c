@@ -64,8 +64,11 @@ static sa_status sin_forward(sa_op_ctx *c)
     return SA_OK;
 }
 
+static sa_node sin_rebuild(sa_graph *g, const sa_node_def *d) { return sa_posenc_sinusoidal(g, d->in[0]); }
+
 const sa_layer_ops sa_op_posenc_sin = {
     .kind = "posenc_sin",
+    .rebuild = sin_rebuild,
     .reshape = sa_reshape_same,
     .ws_bytes = sin_ws,
     .forward = sin_forward,
@@ -123,8 +126,14 @@ static void learned_backward(sa_op_ctx *c)
     x_backward(c);
 }
 
+static sa_node learned_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_posenc_learned(g, d->in[0], d->iarg[0]);
+}
+
 const sa_layer_ops sa_op_posenc_learned = {
     .kind = "posenc_learned",
+    .rebuild = learned_rebuild,
     .params = learned_params,
     .reshape = learned_reshape,
     .forward = learned_forward,

@@ -1,4 +1,6 @@
 /* registry.c — every layer kind, once. Adding a layer is adding its file and a line here. */
+#include <string.h>
+
 #include "../internal.h"
 
 static const sa_layer_ops *const registry[] = {
@@ -15,6 +17,14 @@ int32_t sa_registry_index(const sa_layer_ops *ops)
         if (registry[i] == ops)
             return i;
     return 63; /* unreachable for library ops; keeps the counter index in range */
+}
+
+const sa_layer_ops *sa_registry_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
+        if (strcmp(registry[i]->kind, kind) == 0)
+            return registry[i];
+    return NULL;
 }
 
 sa_status sa_reshape_same(sa_op_ctx *c)

@@ -61,8 +61,11 @@ static sa_status repeat_can_step(const sa_node_def *d, const unsigned char *in_s
     return SA_OK;
 }
 
+static sa_node repeat_rebuild(sa_graph *g, const sa_node_def *d) { return sa_repeat_time(g, d->in[0], d->in[1]); }
+
 const sa_layer_ops sa_op_repeat_time = {
     .kind = "repeat_time",
+    .rebuild = repeat_rebuild,
     .reshape = repeat_reshape,
     .forward = repeat_forward,
     .per_step = 1,

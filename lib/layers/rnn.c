@@ -363,11 +363,14 @@ void sa_rnn_backward(sa_op_ctx *c)
     }
 }
 
+static sa_node rnn_rebuild(sa_graph *g, const sa_node_def *d);
+static sa_node rnn_port(sa_graph *g, sa_node p, int32_t k);
+
 /* GRU and LSTM differ only in their cell (cell_of), so they share every op */
 #define RNN_OPS                                                                                  \
     .params = sa_rnn_params, .reshape = sa_rnn_reshape, .ws_bytes = sa_rnn_ws_bytes,            \
     .forward = sa_rnn_forward, .backward = sa_rnn_backward, .step = sa_rnn_step,               \
-    .can_step = sa_rnn_can_step
+    .can_step = sa_rnn_can_step, .rebuild = rnn_rebuild, .port = rnn_port
 
 const sa_layer_ops sa_op_gru = {.kind = "gru", RNN_OPS};
 const sa_layer_ops sa_op_lstm = {.kind = "lstm", RNN_OPS};
@@ -461,4 +464,36 @@ SA_API sa_node sa_rnn_final_state(sa_graph *g, sa_node rnn)
 SA_API sa_node sa_rnn_final_cell(sa_graph *g, sa_node rnn)
 {
     return final_port(g, rnn, 2, "sa_rnn_final_cell");
+}
+
+/* ------------------------------------------------ persistence (sa_model_load) */
+
+static sa_node rnn_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    const char *fn = d->ops == &sa_op_lstm ? "sa_lstm" : "sa_gru";
+    const int32_t *a = d->iarg;
+    sa_rnn_desc desc = sa_rnn_desc_default();
+    desc.hidden = a[RNN_H];
+    desc.num_layers = a[RNN_LAYERS];
+    desc.bidirectional = a[RNN_DIRS] == 2;
+    desc.return_sequences = a[RNN_SEQ];
+    desc.peephole = a[RNN_PEEP];
+    sa_node *init[2] = {&desc.initial_state, &desc.initial_cell};
+    for (int slot = RNN_H0; slot <= RNN_C0; slot++) {
+        if (!a[slot]) /* slot 0 is x: an initial state is never input 0 */
+            continue;
+        if (a[slot] < 1 || a[slot] >= d->n_in) /* an index into in[]: check before use */
+            return sa_graph_fail(g, SA_ERR_INVALID_ARG, "%s '%s': initial-state input %d is outside 1..%d", fn,
+                                 d->name, (int)a[slot], (int)d->n_in - 1);
+        *init[slot - RNN_H0] = d->in[a[slot]];
+    }
+    return sa_rnn_add(g, d->in[0], &desc, d->ops, fn);
+}
+
+static sa_node rnn_port(sa_graph *g, sa_node p, int32_t k)
+{
+    if (k != 1 && k != 2)
+        return sa_graph_fail(g, SA_ERR_BAD_NODE, "port of '%s': a recurrent layer has ports 1 (h_n) and 2 (c_n), "
+                             "not %d", g->nodes[p].name, (int)k);
+    return final_port(g, p, k, k == 1 ? "sa_rnn_final_state" : "sa_rnn_final_cell");
 }

@@ -67,8 +67,14 @@ static void slice_time_backward(sa_op_ctx *c)
 }
 
 /* no per_step/step: a window in time needs the whole sequence */
+static sa_node time_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_slice_time(g, d->in[0], d->iarg[SLICE_START], d->iarg[SLICE_COUNT]);
+}
+
 const sa_layer_ops sa_op_slice_time = {
     .kind = "slice_time",
+    .rebuild = time_rebuild,
     .reshape = slice_time_reshape,
     .forward = slice_time_forward,
     .backward = slice_time_backward,
@@ -113,8 +119,14 @@ static void slice_features_backward(sa_op_ctx *c)
             dst[r * x->F + f] += y->grad[r * y->F + f];
 }
 
+static sa_node features_rebuild(sa_graph *g, const sa_node_def *d)
+{
+    return sa_slice_features(g, d->in[0], d->iarg[SLICE_START], d->iarg[SLICE_COUNT]);
+}
+
 const sa_layer_ops sa_op_slice_features = {
     .kind = "slice_features",
+    .rebuild = features_rebuild,
     .reshape = sa_reshape_same,
     .forward = slice_features_forward,
     .per_step = 1, /* each step is sliced on its own */

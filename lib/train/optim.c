@@ -56,7 +56,7 @@ SA_API sa_status sa_optim_create(sa_model *m, const sa_optim_desc *desc, sa_opti
     o->m = m;
     o->d = *desc;
     size_t n = m->nflat ? m->nflat : 1;
-    int need_m1 = desc->kind == SA_OPTIM_ADAM || desc->momentum > 0.0f;
+    int need_m1 = sa_optim_moments(desc) >= 1;
     o->m1 = need_m1 ? calloc(n, sizeof(float)) : NULL;
     o->m2 = desc->kind == SA_OPTIM_ADAM ? calloc(n, sizeof(float)) : NULL;
     if ((need_m1 && !o->m1) || (desc->kind == SA_OPTIM_ADAM && !o->m2)) {
@@ -148,5 +148,41 @@ SA_API sa_status sa_optim_step(sa_optim *o)
         o->m2[i] = d->beta2 * o->m2[i] + (1.0f - d->beta2) * gi * gi;
         p[i] -= step_size * o->m1[i] / (sqrtf(o->m2[i]) / sqrt_bc2 + d->eps);
     }
+    return SA_OK;
+}
+
+/* ------------------------------------------------ checkpoints (lib/io) */
+
+int sa_optim_moments(const sa_optim_desc *desc)
+{
+    if (desc->kind == SA_OPTIM_ADAM)
+        return 2;
+    return desc->momentum > 0.0f ? 1 : 0;
+}
+
+sa_model *sa_optim_model(const sa_optim *o) { return o->m; }
+
+void sa_optim_get_state(const sa_optim *o, sa_optim_state *st)
+{
+    st->desc = o->d;
+    st->step = o->step;
+    st->m1 = o->m1;
+    st->m2 = o->m2;
+}
+
+sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st)
+{
+    sa_status s = check_desc(&st->desc);
+    if (s != SA_OK)
+        return s;
+    int k = sa_optim_moments(&st->desc);
+    if (st->step < 0 || (k >= 1) != (st->m1 != NULL) || (k >= 2) != (st->m2 != NULL))
+        return sa_fail(SA_ERR_INTERNAL, "sa_optim_set_state: moments do not match the settings");
+    free(o->m1);
+    free(o->m2);
+    o->d = st->desc;
+    o->step = st->step;
+    o->m1 = st->m1;
+    o->m2 = st->m2;
     return SA_OK;
 }
