@@ -4,9 +4,11 @@
 #endif
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char *program = "example";
@@ -42,4 +44,39 @@ double ex_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+unsigned long long ex_parse_u64(const char *s, const char *flag, unsigned long long lo,
+                                unsigned long long hi)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    /* strtoull accepts "-1" as a huge value: refuse a sign explicitly */
+    if (errno || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
+        ex_die("%s needs an integer in %llu..%llu, got '%s'", flag, lo, hi, s);
+    return v;
+}
+
+void ex_parse_args(int argc, char **argv, const char *usage, const char *default_out, ex_args *a)
+{
+    *a = (ex_args){0, 1, default_out, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--quick")) {
+            a->quick = 1;
+        } else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            fputs(usage, stdout);
+            exit(EXIT_SUCCESS);
+        } else if (i + 1 < argc && !strcmp(s, "--seed")) {
+            a->seed = ex_parse_u64(argv[++i], "--seed", 0, 1ull << 40);
+        } else if (i + 1 < argc && !strcmp(s, "--out")) {
+            a->out_dir = argv[++i];
+        } else if (i + 1 < argc && !strcmp(s, "--epochs")) {
+            a->epochs = (int32_t)ex_parse_u64(argv[++i], "--epochs", 1, 100000);
+        } else {
+            fputs(usage, stderr);
+            ex_die("unknown or incomplete argument '%s'", s);
+        }
+    }
 }

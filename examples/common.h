@@ -7,6 +7,7 @@
 #define EXAMPLES_COMMON_H
 
 #include <seqattn/seqattn.h>
+#include <stdint.h>
 
 /** Sets the program name that prefixes every error message. */
 void ex_set_program(const char *name);
@@ -24,5 +25,21 @@ void ex_check(sa_status s, const char *what);
 
 /** Monotonic wall-clock time in seconds. */
 double ex_now(void);
+
+/** Parses s as a decimal integer in lo..hi, or dies naming flag. */
+unsigned long long ex_parse_u64(const char *s, const char *flag, unsigned long long lo,
+                                unsigned long long hi);
+
+/** The command line the examples share: [--quick] [--seed N] [--out DIR] [--epochs N]. */
+typedef struct ex_args {
+    int quick;           /**< --quick given */
+    uint64_t seed;       /**< --seed, default 1 */
+    const char *out_dir; /**< --out, default the caller's */
+    int32_t epochs;      /**< --epochs in 1..100000, or 0: the setting's own */
+} ex_args;
+
+/** Parses argv into a. --help/-h prints usage on stdout and exits 0; any other
+ *  argument prints usage on stderr and dies. usage is the whole help text. */
+void ex_parse_args(int argc, char **argv, const char *usage, const char *default_out, ex_args *a);
 
 #endif

@@ -302,56 +302,24 @@ static void write_results(const char *dir, const config *cfg, uint64_t seed, con
 
 /* -------------------------------------------------------------------- main */
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: gru_attention [--quick] [--seed N] [--out DIR] [--epochs N]\n"
-               "  --quick     small data and few epochs (well under a minute)\n"
-               "  --seed N    seed for data, initial weights and shuffling (default 1)\n"
-               "  --out DIR   where metrics.json, attention.csv, inputs.csv go\n"
-               "              (default results/gru_attention)\n"
-               "  --epochs N  override the setting's number of epochs\n");
-}
-
-static unsigned long long parse_number(const char *s, const char *flag)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end != '\0' || s[0] == '-')
-        ex_die("%s needs a non-negative integer", flag);
-    return v;
-}
+static const char usage_text[] =
+    "usage: gru_attention [--quick] [--seed N] [--out DIR] [--epochs N]\n"
+    "  --quick     small data and few epochs (well under a minute)\n"
+    "  --seed N    seed for data, initial weights and shuffling (default 1)\n"
+    "  --out DIR   where metrics.json, attention.csv, inputs.csv go\n"
+    "              (default results/gru_attention)\n"
+    "  --epochs N  override the setting's number of epochs\n";
 
 int main(int argc, char **argv)
 {
     ex_set_program("gru_attention");
-    config cfg = FULL;
-    uint64_t seed = 1;
-    const char *out_dir = "results/gru_attention";
-    long long epochs_override = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) {
-            cfg = QUICK;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(a, "--seed")) {
-            seed = parse_number(argv[++i], "--seed");
-        } else if (i + 1 < argc && !strcmp(a, "--out")) {
-            out_dir = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--epochs")) {
-            unsigned long long e = parse_number(argv[++i], "--epochs");
-            if (e < 1 || e > 100000)
-                ex_die("--epochs must be in 1..100000");
-            epochs_override = (long long)e;
-        } else {
-            usage(stderr);
-            ex_die("unknown or incomplete argument '%s'", a);
-        }
-    }
-    if (epochs_override > 0)
-        cfg.epochs = (int32_t)epochs_override;
+    ex_args args;
+    ex_parse_args(argc, argv, usage_text, "results/gru_attention", &args);
+    config cfg = args.quick ? QUICK : FULL;
+    uint64_t seed = args.seed;
+    const char *out_dir = args.out_dir;
+    if (args.epochs > 0)
+        cfg.epochs = args.epochs;
     /* Create the output directory before training, so a bad --out fails in
      * a second rather than after the whole run. */
     if (res_mkdir_p(out_dir) != 0)

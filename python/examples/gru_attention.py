@@ -134,7 +134,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({"test_mse": test_mse, "baseline_mse": baseline, "ratio": ratio, "best_epoch": best[2],
-                   "history": history, "seed": args.seed, "library": seqattn.library_path()}, f, indent=2)
+                   "seconds": time.time() - t0, "history": history, "seed": args.seed, "library": seqattn.library_path()}, f, indent=2)
     png = plot(alpha, past, nxt, pred[:, 0, 0] * s_out + past[:, -1], args.out)
     print(f"wrote {png}")
     if ratio < args.min_ratio:
