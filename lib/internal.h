@@ -207,8 +207,14 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
              const float *B, int ldb, float beta, float *C, int ldc);
 
 float sa_sigmoidf(float x);
-/* In-place softmax over n values; n == 0 is a no-op. */
+/* In-place softmax over n values; n == 0 is a no-op (kernels/vmath.c). */
 void sa_softmax(float *x, int32_t n);
+/* y[i] = exp / sigmoid / tanh of x[i] for n values, vectorised, about 2 ulp
+ * (kernels/vmath.c); y may be x. exp saturates at exp(88) and gives 0 below
+ * −87; NaN stays NaN. */
+void sa_vexp(float *y, const float *x, size_t n);
+void sa_vsigmoid(float *y, const float *x, size_t n);
+void sa_vtanh(float *y, const float *x, size_t n);
 
 /* Attention core (kernels/attention.c), shared by sa_mha and sa_sdpa. A view
  * of a [B, T, *] operand: element (b, t, f) of head h (heads hw wide) is at

@@ -11,12 +11,10 @@ static sa_status act_forward(sa_op_ctx *c)
     size_t n = sa_numel(c->out[0]);
     switch ((sa_activation)c->def->iarg[0]) {
     case SA_ACT_TANH:
-        for (size_t i = 0; i < n; i++)
-            y[i] = tanhf(x[i]);
+        sa_vtanh(y, x, n);
         break;
     case SA_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            y[i] = sa_sigmoidf(x[i]);
+        sa_vsigmoid(y, x, n);
         break;
     case SA_ACT_RELU:
         for (size_t i = 0; i < n; i++)
@@ -47,8 +45,10 @@ static void act_backward(sa_op_ctx *c)
             dx[i] += dy[i] * y[i] * (1.0f - y[i]);
         break;
     case SA_ACT_RELU: // y = max(x, 0)
-        for (size_t i = 0; i < n; i++)
-            dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) { /* dy read unconditionally: a select, not a branch */
+            float d = dy[i];
+            dx[i] += y[i] > 0.0f ? d : 0.0f;
+        }
         break;
     case SA_ACT_GELU: { // y = x Φ(x), Φ(x) = (1 + erf(x/√2)) / 2
         const float *x = c->in[0]->data;

@@ -41,16 +41,14 @@ static sa_status pool_forward(sa_op_ctx *c)
         for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)   (B*T, F)
             memcpy(U + r * F, bias, (size_t)F * sizeof(float));
         sa_gemm(0, 1, (int)rows, F, F, 1.0f, h->data, F, W, F, 1.0f, U, F);
-        for (size_t i = 0; i < rows * F; i++)
-            U[i] = tanhf(U[i]);
+        sa_vtanh(U, U, rows * F);
         sa_gemm(0, 0, (int)rows, 1, F, 1.0f, U, F, c->param[2], 1, 0.0f, e, 1); // e = U v
     } else {
         for (size_t r = 0; r < rows; r++)
             e[r] = bias[0];
         sa_gemm(0, 1, (int)rows, 1, F, 1.0f, h->data, F, W, F, 1.0f, e, 1); // e = H wᵀ + b
         if (c->def->iarg[0] == SA_SCORE_TANH)
-            for (size_t r = 0; r < rows; r++)
-                e[r] = tanhf(e[r]);
+            sa_vtanh(e, e, rows);
     }
     float *ctx = c->out[0]->data; // (B, 1, F)
     for (int32_t b = 0; b < B; b++) {

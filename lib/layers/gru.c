@@ -6,25 +6,26 @@
  *   h' = (1 − z) ⊙ n + z ⊙ h
  *
  * Layers, directions, lengths and states are the recurrent driver's (rnn.c). */
-#include <math.h>
 
 #include "rnn.h"
 
-/* save: r, z, n, h_n (4·H) */
-static void gru_fwd(int32_t H, const float *xr, const float *hr, float *h, float *c, float *save,
+/* save: r, z, n, h_n (4·H). The pre-activations are formed in save and
+ * squashed there in place, so each nonlinearity is one vectorised call. */
+static void gru_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, float *save,
                     const float *peep)
 {
     (void)c, (void)peep;
+    float *r = save, *z = save + H, *n = save + 2 * H, *hn = save + 3 * H;
+    for (int32_t j = 0; j < 2 * H; j++)
+        r[j] = xr[j] + hr[j]; /* r and z pre-activations, side by side */
+    sa_vsigmoid(r, r, 2 * (size_t)H);
     for (int32_t j = 0; j < H; j++) {
-        float r = sa_sigmoidf(xr[j] + hr[j]);
-        float z = sa_sigmoidf(xr[H + j] + hr[H + j]);
-        float n = tanhf(xr[2 * H + j] + r * hr[2 * H + j]);
-        save[j] = r;
-        save[H + j] = z;
-        save[2 * H + j] = n;
-        save[3 * H + j] = hr[2 * H + j];
-        h[j] = (1.0f - z) * n + z * h[j];
+        hn[j] = hr[2 * H + j];
+        n[j] = xr[2 * H + j] + r[j] * hn[j];
     }
+    sa_vtanh(n, n, (size_t)H);
+    for (int32_t j = 0; j < H; j++)
+        h[j] = (1.0f - z[j]) * n[j] + z[j] * h[j];
 }
 
 static void gru_bwd(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,

@@ -9,44 +9,46 @@
  *   h' = o ⊙ tanh(c')
  *
  * Without peepholes the w_c* terms are absent, exactly as torch.nn.LSTM. */
-#include <math.h>
 
 #include "rnn.h"
 
-/* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL */
-static void lstm_fwd(int32_t H, const float *xr, const float *hr, float *h, float *c, float *save,
+/* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
+ * Gates are formed in save and squashed in place (one vectorised call per
+ * nonlinearity); hr is free once read and holds tanh(c'). */
+static void lstm_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, float *save,
                      const float *peep)
 {
-    for (int32_t j = 0; j < H; j++) {
-        float cp = c[j];
-        float ai = xr[j] + hr[j], af = xr[H + j] + hr[H + j];
-        float ag = xr[2 * H + j] + hr[2 * H + j], ao = xr[3 * H + j] + hr[3 * H + j];
-        if (peep) {
-            ai += peep[j] * cp;
-            af += peep[H + j] * cp;
+    float *gi = save, *gf = save + H, *gg = save + 2 * H, *go = save + 3 * H, *cn = save + 4 * H;
+    for (int32_t j = 0; j < 4 * H; j++)
+        save[j] = xr[j] + hr[j];
+    if (peep)
+        for (int32_t j = 0; j < H; j++) {
+            gi[j] += peep[j] * c[j];
+            gf[j] += peep[H + j] * c[j];
         }
-        float i = sa_sigmoidf(ai), f = sa_sigmoidf(af), g = tanhf(ag);
-        float cn = f * cp + i * g;
-        if (peep)
-            ao += peep[2 * H + j] * cn;
-        float o = sa_sigmoidf(ao);
-        save[j] = i;
-        save[H + j] = f;
-        save[2 * H + j] = g;
-        save[3 * H + j] = o;
-        save[4 * H + j] = cn;
-        c[j] = cn;
-        h[j] = o * tanhf(cn);
-    }
+    sa_vsigmoid(gi, gi, 2 * (size_t)H); /* i and f */
+    sa_vtanh(gg, gg, (size_t)H);
+    for (int32_t j = 0; j < H; j++)
+        cn[j] = c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    if (peep)
+        for (int32_t j = 0; j < H; j++)
+            go[j] += peep[2 * H + j] * cn[j];
+    sa_vsigmoid(go, go, (size_t)H);
+    float *tc = hr;
+    sa_vtanh(tc, cn, (size_t)H);
+    for (int32_t j = 0; j < H; j++)
+        h[j] = go[j] * tc[j];
 }
 
 static void lstm_bwd(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,
                      float *dc, float *dx, float *dhr, const float *peep, float *dpeep)
 {
     (void)hprev;
+    /* tanh(c') into dx's o slot: each j reads its value there before writing dao */
+    sa_vtanh(dx + 3 * H, save + 4 * H, (size_t)H);
     for (int32_t j = 0; j < H; j++) {
         float i = save[j], f = save[H + j], g = save[2 * H + j], o = save[3 * H + j], cn = save[4 * H + j];
-        float tc = tanhf(cn), cp = cprev[j];
+        float tc = dx[3 * H + j], cp = cprev[j];
         // h' = o tanh(c')
         float dao = dh[j] * tc * o * (1.0f - o);
         float dcn = dc[j] + dh[j] * o * (1.0f - tc * tc);

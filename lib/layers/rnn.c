@@ -9,6 +9,7 @@
 
 typedef struct rnn_dims {
     int32_t B, T, H, L, D, I, G, S, C, P; /* C: has_c; P: parameters per (layer, dir) */
+    int32_t train;                        /* keep what backward needs */
     size_t BT;
 } rnn_dims;
 
@@ -22,7 +23,7 @@ static rnn_dims dims(const sa_op_ctx *c)
     const int32_t *a = c->def->iarg;
     const sa_rnn_cell *cell = cell_of(c->def);
     rnn_dims g = {c->in[0]->B, c->in[0]->T, a[RNN_H], a[RNN_LAYERS], a[RNN_DIRS], a[RNN_IN],
-                  cell->G, cell->S, cell->has_c, a[RNN_PEEP] ? 7 : 4, 0};
+                  cell->G, cell->S, cell->has_c, a[RNN_PEEP] ? 7 : 4, c->train ? 1 : 0, 0};
     g.BT = (size_t)g.B * g.T;
     return g;
 }
@@ -34,7 +35,9 @@ static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g
  *   per layer: output sequence (BT·D·H)
  *   hfinal, cfinal (L·D·B·H each)
  *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H), step (B·G·H), h, c, dh, dc (B·H each),
- *            dY, dX (BT·D·H each) */
+ *            dY, dX (BT·D·H each)
+ * In inference nothing is kept for backward: save is one (S·H) scratch the
+ * cell reuses, and hprev, cprev, dhp, dY, dX are empty. */
 typedef struct rnn_ws {
     float *save, *hprev, *cprev, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX;
 } rnn_ws;
@@ -43,9 +46,10 @@ static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
 {
     size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
     size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
-    size_t sizes[15] = {LD * BT * g->S * H, LD * BT * H, C * LD * BT * H, (size_t)g->L * BT * DH,
-                        LD * BH, C * LD * BH, BT * GH, BT * GH, (size_t)g->B * GH,
-                        BH, BH, BH, BH, BT * DH, BT * DH};
+    size_t K = g->train ? 1 : 0; /* what only backward reads */
+    size_t sizes[15] = {K ? LD * BT * g->S * H : (size_t)g->S * H, K * LD * BT * H, K * C * LD * BT * H,
+                        (size_t)g->L * BT * DH, LD * BH, C * LD * BH, BT * GH, K * BT * GH,
+                        (size_t)g->B * GH, BH, BH, BH, BH, K * BT * DH, K * BT * DH};
     float **slots[15] = {&w->save, &w->hprev, &w->cprev, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
                          &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX};
     size_t off = 0;
@@ -138,8 +142,10 @@ static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_
     float *const *p = &c->param[ld * g->P];
     const float *Wih = p[0], *Whh = p[1], *bih = p[2], *bhh = p[3], *peep = g->P == 7 ? p[4] : NULL;
     size_t SH = (size_t)g->S * H;
-    float *save = w->save + (size_t)ld * g->BT * SH, *hprev = w->hprev + (size_t)ld * g->BT * H;
-    float *cprev = g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
+    const int keep = g->train; /* inference: save is one scratch, no hprev/cprev */
+    float *save = keep ? w->save + (size_t)ld * g->BT * SH : w->save;
+    float *hprev = keep ? w->hprev + (size_t)ld * g->BT * H : NULL;
+    float *cprev = keep && g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
     float *h = w->h, *cs = w->c, *hp = w->step;
 
     for (size_t r = 0; r < g->BT; r++) // xp = X W_ihᵀ + b_ih   (BT, GH)
@@ -166,10 +172,12 @@ static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_
                 continue;
             size_t row = (size_t)b * g->T + t;
             float *hb = h + (size_t)b * H, *cb = g->C ? cs + (size_t)b * H : NULL;
-            memcpy(hprev + row * H, hb, (size_t)H * sizeof(float));
-            if (cb)
-                memcpy(cprev + row * H, cb, (size_t)H * sizeof(float));
-            cell->fwd(H, w->xp + row * GH, hp + (size_t)b * GH, hb, cb, save + row * SH, peep);
+            if (keep) {
+                memcpy(hprev + row * H, hb, (size_t)H * sizeof(float));
+                if (cb)
+                    memcpy(cprev + row * H, cb, (size_t)H * sizeof(float));
+            }
+            cell->fwd(H, w->xp + row * GH, hp + (size_t)b * GH, hb, cb, keep ? save + row * SH : save, peep);
             memcpy(yout + row * DH + (size_t)dir * H, hb, (size_t)H * sizeof(float));
         }
     }
@@ -202,7 +210,7 @@ static sa_status run_forward(sa_op_ctx *c, const float *carry)
     size_t LD = (size_t)g.L * g.D, H = (size_t)g.H;
     /* padded rows are never written by the time loop but are read (times a zero
      * gradient) by the batched weight-gradient GEMMs: they must hold finite values */
-    if (c->in[0]->len) {
+    if (g.train && c->in[0]->len) {
         memset(w.hprev, 0, LD * g.BT * H * sizeof(float));
         if (g.C)
             memset(w.cprev, 0, LD * g.BT * H * sizeof(float));

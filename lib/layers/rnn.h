@@ -18,9 +18,10 @@ typedef struct sa_rnn_cell {
     int32_t S;      /* floats saved per unit and step for backward */
     int32_t has_c;  /* carries a cell state c besides h */
     /* One step of one sample. xr, hr: (G·H) input and recurrent projections
-     * (biases included); h, c: state in, new state out; save: (S·H) for
-     * backward; peep: (3·H) peephole weights or NULL. */
-    void (*fwd)(int32_t H, const float *xr, const float *hr, float *h, float *c, float *save,
+     * (biases included; the cell may overwrite hr as scratch); h, c: state in,
+     * new state out; save: (S·H) for backward (scratch in inference); peep:
+     * (3·H) peephole weights or NULL. */
+    void (*fwd)(int32_t H, const float *xr, float *hr, float *h, float *c, float *save,
                 const float *peep);
     /* Inverse of fwd. dh: in dL/dh_t, out the part of dL/dh_{t-1} that does not
      * go through W_hh; dc: in dL/dc_t, out dL/dc_{t-1}; dx, dhr: (G·H) gradients
