@@ -201,6 +201,16 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 
 /* --------------------------------------------------------------- kernels */
 
+/* Hot element-wise loops are compiled three times — x86-64-v4 (AVX-512),
+ * v3 (AVX2 + FMA) and the baseline (SSE2) — and the loader picks the best for
+ * the running CPU (GCC target_clones, an ifunc), so one binary package is
+ * fast everywhere. Elsewhere the baseline build only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SA_CLONES
+#endif
+
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ.
  * (M, N) output, K inner. lda/ldb/ldc are row strides. */
 void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

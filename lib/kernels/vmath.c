@@ -6,20 +6,12 @@
  * algorithms (range reduction + minimax polynomial), accurate to about 2 ulp,
  * evaluated branch-free so that each loop becomes SIMD code.
  *
- * On x86-64 with GCC each function is compiled three times (x86-64-v4:
- * AVX-512, v3: AVX2 + FMA, and the baseline SSE2) and the loader picks the
- * best for the running CPU (target_clones, an ifunc). Results may differ in
- * the last bit between clones because of FMA contraction. */
+ * Each function is compiled per instruction set (SA_CLONES, internal.h).
+ * Results may differ in the last bit between clones (FMA contraction). */
 #include <stdint.h>
 #include <string.h>
 
 #include "../internal.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define SA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SA_CLONES
-#endif
 
 /* exp(x) for any float. Inputs above EXP_HI give exp(EXP_HI) (≈1.7e38, not
  * inf: sigmoid and softmax only need "huge"); below EXP_LO give 0 (the true

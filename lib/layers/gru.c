@@ -11,8 +11,8 @@
 
 /* save: r, z, n, h_n (4·H). The pre-activations are formed in save and
  * squashed there in place, so each nonlinearity is one vectorised call. */
-static void gru_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, float *save,
-                    const float *peep)
+SA_CLONES static void gru_fwd(int32_t H, const float *restrict xr, float *restrict hr, float *restrict h,
+                              float *c, float *restrict save, const float *peep)
 {
     (void)c, (void)peep;
     float *r = save, *z = save + H, *n = save + 2 * H, *hn = save + 3 * H;
@@ -28,8 +28,9 @@ static void gru_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, f
         h[j] = (1.0f - z[j]) * n[j] + z[j] * h[j];
 }
 
-static void gru_bwd(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,
-                    float *dc, float *dx, float *dhr, const float *peep, float *dpeep)
+SA_CLONES static void gru_bwd(int32_t H, const float *restrict save, const float *restrict hprev,
+                              const float *cprev, float *restrict dh, float *dc, float *restrict dx,
+                              float *restrict dhr, const float *peep, float *dpeep)
 {
     (void)cprev, (void)dc, (void)peep, (void)dpeep;
     for (int32_t j = 0; j < H; j++) {

@@ -15,8 +15,8 @@
 /* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
  * Gates are formed in save and squashed in place (one vectorised call per
  * nonlinearity); hr is free once read and holds tanh(c'). */
-static void lstm_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, float *save,
-                     const float *peep)
+SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restrict hr, float *restrict h,
+                               float *restrict c, float *restrict save, const float *restrict peep)
 {
     float *gi = save, *gf = save + H, *gg = save + 2 * H, *go = save + 3 * H, *cn = save + 4 * H;
     for (int32_t j = 0; j < 4 * H; j++)
@@ -40,25 +40,26 @@ static void lstm_fwd(int32_t H, const float *xr, float *hr, float *h, float *c, 
         h[j] = go[j] * tc[j];
 }
 
-static void lstm_bwd(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,
-                     float *dc, float *dx, float *dhr, const float *peep, float *dpeep)
+/* The backward loop, specialised by the compiler for P = 0 and P = 1 (with
+ * peepholes) so that neither version has a branch inside and both vectorise. */
+static inline __attribute__((always_inline)) void
+lstm_bwd_loop(int32_t H, const float *restrict save, const float *restrict cprev, float *restrict dh,
+              float *restrict dc, float *restrict dx, float *restrict dhr, const float *restrict peep,
+              float *restrict dpeep, const int P)
 {
-    (void)hprev;
-    /* tanh(c') into dx's o slot: each j reads its value there before writing dao */
-    sa_vtanh(dx + 3 * H, save + 4 * H, (size_t)H);
     for (int32_t j = 0; j < H; j++) {
         float i = save[j], f = save[H + j], g = save[2 * H + j], o = save[3 * H + j], cn = save[4 * H + j];
         float tc = dx[3 * H + j], cp = cprev[j];
         // h' = o tanh(c')
         float dao = dh[j] * tc * o * (1.0f - o);
         float dcn = dc[j] + dh[j] * o * (1.0f - tc * tc);
-        if (peep) // o = σ(… + w_co c')
+        if (P) // o = σ(… + w_co c')
             dcn += dao * peep[2 * H + j];
         // c' = f c + i g
         float dai = dcn * g * i * (1.0f - i), daf = dcn * cp * f * (1.0f - f);
         float dag = dcn * i * (1.0f - g * g);
         float dcp = dcn * f;
-        if (peep) {
+        if (P) {
             dcp += dai * peep[j] + daf * peep[H + j];
             dpeep[j] += dai * cp;
             dpeep[H + j] += daf * cp;
@@ -71,6 +72,20 @@ static void lstm_bwd(int32_t H, const float *save, const float *hprev, const flo
         dh[j] = 0.0f; // h_{t-1} reaches the cell only through W_hh
         dc[j] = dcp;
     }
+}
+
+SA_CLONES static void lstm_bwd(int32_t H, const float *restrict save, const float *hprev,
+                               const float *restrict cprev, float *restrict dh, float *restrict dc,
+                               float *restrict dx, float *restrict dhr, const float *restrict peep,
+                               float *restrict dpeep)
+{
+    (void)hprev;
+    /* tanh(c') into dx's o slot: the loop reads it there before writing dao */
+    sa_vtanh(dx + 3 * H, save + 4 * H, (size_t)H);
+    if (peep)
+        lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, peep, dpeep, 1);
+    else
+        lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, NULL, NULL, 0);
 }
 
 const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 5, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
