@@ -225,6 +225,11 @@ void sa_softmax(float *x, int32_t n);
 void sa_vexp(float *y, const float *x, size_t n);
 void sa_vsigmoid(float *y, const float *x, size_t n);
 void sa_vtanh(float *y, const float *x, size_t n);
+/* max (−inf for n = 0), Σ x, Σ a·b over n values, vectorised: the additions
+ * are grouped in lanes, not left to right (kernels/vmath.c). */
+float sa_vmax(const float *x, size_t n);
+float sa_vsum(const float *x, size_t n);
+float sa_vdot(const float *a, const float *b, size_t n);
 
 /* Attention core (kernels/attention.c), shared by sa_mha and sa_sdpa. A view
  * of a [B, T, *] operand: element (b, t, f) of head h (heads hw wide) is at

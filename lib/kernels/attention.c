@@ -68,9 +68,7 @@ void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_
             for (int32_t i = 0; i < Tq; i++) {
                 const float *p = Pbh + (size_t)i * Tk;
                 float *d = dS + (size_t)i * Tk;
-                float dot = 0.0f;
-                for (int32_t j = 0; j < Tk; j++)
-                    dot += p[j] * d[j];
+                float dot = sa_vdot(p, d, (size_t)Tk);
                 for (int32_t j = 0; j < Tk; j++)
                     d[j] = p[j] * (d[j] - dot);
             }

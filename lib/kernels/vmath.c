@@ -8,6 +8,7 @@
  *
  * Each function is compiled per instruction set (SA_CLONES, internal.h).
  * Results may differ in the last bit between clones (FMA contraction). */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -82,19 +83,69 @@ SA_CLONES void sa_vtanh(float *y, const float *x, size_t n)
     }
 }
 
-SA_CLONES void sa_softmax(float *x, int32_t n)
+/* Reductions keep LANES partial results so the compiler can vectorise them
+ * without -ffast-math (which would let it reorder every sum in the library).
+ * The order of additions therefore differs from a left-to-right loop. */
+#define LANES 16
+
+SA_CLONES float sa_vmax(const float *x, size_t n)
+{
+    if (n == 0)
+        return -INFINITY;
+    float m[LANES];
+    for (int k = 0; k < LANES; k++)
+        m[k] = x[0];
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+    for (; i < n; i++)
+        m[0] = x[i] > m[0] ? x[i] : m[0];
+    float r = m[0];
+    for (int k = 1; k < LANES; k++)
+        r = m[k] > r ? m[k] : r;
+    return r;
+}
+
+SA_CLONES float sa_vdot(const float *a, const float *b, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            acc[k] += a[i + k] * b[i + k];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    for (int k = 0; k < LANES; k++)
+        s += acc[k];
+    return s;
+}
+
+SA_CLONES float sa_vsum(const float *x, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int k = 0; k < LANES; k++)
+            acc[k] += x[i + k];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i];
+    for (int k = 0; k < LANES; k++)
+        s += acc[k];
+    return s;
+}
+
+void sa_softmax(float *x, int32_t n)
 {
     if (n <= 0)
         return;
-    float mx = x[0];
-    for (int32_t i = 1; i < n; i++)
-        mx = x[i] > mx ? x[i] : mx;
-    for (int32_t i = 0; i < n; i++) /* separate from the sum, which would keep it scalar */
-        x[i] = exp_one(x[i] - mx);
-    float s = 0.0f;
+    float mx = sa_vmax(x, (size_t)n);
     for (int32_t i = 0; i < n; i++)
-        s += x[i];
-    float inv = 1.0f / s;
+        x[i] -= mx;
+    sa_vexp(x, x, (size_t)n);
+    float inv = 1.0f / sa_vsum(x, (size_t)n);
     for (int32_t i = 0; i < n; i++)
         x[i] *= inv;
 }

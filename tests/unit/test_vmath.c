@@ -145,8 +145,33 @@ static void test_softmax(void)
     sa_softmax(big, 0); /* no-op */
 }
 
+/* reductions against double sums, every length 0..70 (lane remainders) */
+static void test_reductions(void)
+{
+    float a[70], b[70];
+    for (int i = 0; i < 70; i++) {
+        a[i] = (float)((i * 29) % 31) * 0.37f - 5.0f;
+        b[i] = (float)((i * 11) % 19) * -0.21f + 2.0f;
+    }
+    a[45] = 9.5f; /* the maximum, in the lane loop for long n and absent for short n */
+    for (int n = 0; n <= 70; n++) {
+        double sum = 0, dot = 0, mx = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            sum += a[i];
+            dot += (double)a[i] * b[i];
+            mx = a[i] > mx ? a[i] : mx;
+        }
+        CHECK(fabs(sa_vsum(a, (size_t)n) - sum) < 1e-5 * (1 + fabs(sum)), "vsum n %d: %g vs %g", n,
+              sa_vsum(a, (size_t)n), sum);
+        CHECK(fabs(sa_vdot(a, b, (size_t)n) - dot) < 1e-5 * (1 + fabs(dot)), "vdot n %d: %g vs %g", n,
+              sa_vdot(a, b, (size_t)n), dot);
+        CHECK(sa_vmax(a, (size_t)n) == (float)mx, "vmax n %d: %g vs %g", n, sa_vmax(a, (size_t)n), mx);
+    }
+}
+
 int main(void)
 {
+    test_reductions();
     test_accuracy();
     test_edges();
     test_lengths_in_place();
