@@ -211,6 +211,15 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 #define SA_CLONES
 #endif
 
+/* Before a loop over one unit j of several gate blocks of one buffer
+ * (buf[k·H + j]): the blocks never overlap, but GCC cannot prove it and gives
+ * up on vectorising when that needs more than 10 run-time alias checks. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SA_IVDEP _Pragma("GCC ivdep")
+#else
+#define SA_IVDEP
+#endif
+
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ.
  * (M, N) output, K inner. lda/ldb/ldc are row strides. */
 void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

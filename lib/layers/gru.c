@@ -33,6 +33,7 @@ SA_CLONES static void gru_bwd(int32_t H, const float *restrict save, const float
                               float *restrict dhr, const float *peep, float *dpeep)
 {
     (void)cprev, (void)dc, (void)peep, (void)dpeep;
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++) {
         float r = save[j], z = save[H + j], n = save[2 * H + j], hn = save[3 * H + j], d = dh[j];
         // h' = (1 − z) n + z h

@@ -12,9 +12,10 @@
 
 #include "rnn.h"
 
-/* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
+/* save: i, f, g, o, c', tanh(c') (6·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
  * Gates are formed in save and squashed in place (one vectorised call per
- * nonlinearity); hr is free once read and holds tanh(c'). */
+ * nonlinearity). tanh(c') is kept so backward reads everything from save,
+ * which lets its loop vectorise (no value read and written in one buffer). */
 SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restrict hr, float *restrict h,
                                float *restrict c, float *restrict save, const float *restrict peep)
 {
@@ -34,7 +35,7 @@ SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restr
         for (int32_t j = 0; j < H; j++)
             go[j] += peep[2 * H + j] * cn[j];
     sa_vsigmoid(go, go, (size_t)H);
-    float *tc = hr;
+    float *tc = save + 5 * H;
     sa_vtanh(tc, cn, (size_t)H);
     for (int32_t j = 0; j < H; j++)
         h[j] = go[j] * tc[j];
@@ -47,9 +48,13 @@ lstm_bwd_loop(int32_t H, const float *restrict save, const float *restrict cprev
               float *restrict dc, float *restrict dx, float *restrict dhr, const float *restrict peep,
               float *restrict dpeep, const int P)
 {
+    const float *si = save, *sf = save + H, *sg = save + 2 * H, *so = save + 3 * H, *sc = save + 4 * H,
+                *st = save + 5 * H;
+    float *dxi = dx, *dxf = dx + H, *dxg = dx + 2 * H, *dxo = dx + 3 * H;
+    float *dri = dhr, *drf = dhr + H, *drg = dhr + 2 * H, *dro = dhr + 3 * H;
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++) {
-        float i = save[j], f = save[H + j], g = save[2 * H + j], o = save[3 * H + j], cn = save[4 * H + j];
-        float tc = dx[3 * H + j], cp = cprev[j];
+        float i = si[j], f = sf[j], g = sg[j], o = so[j], cn = sc[j], tc = st[j], cp = cprev[j];
         // h' = o tanh(c')
         float dao = dh[j] * tc * o * (1.0f - o);
         float dcn = dc[j] + dh[j] * o * (1.0f - tc * tc);
@@ -65,10 +70,10 @@ lstm_bwd_loop(int32_t H, const float *restrict save, const float *restrict cprev
             dpeep[H + j] += daf * cp;
             dpeep[2 * H + j] += dao * cn;
         }
-        dx[j] = dhr[j] = dai;
-        dx[H + j] = dhr[H + j] = daf;
-        dx[2 * H + j] = dhr[2 * H + j] = dag;
-        dx[3 * H + j] = dhr[3 * H + j] = dao;
+        dxi[j] = dri[j] = dai;
+        dxf[j] = drf[j] = daf;
+        dxg[j] = drg[j] = dag;
+        dxo[j] = dro[j] = dao;
         dh[j] = 0.0f; // h_{t-1} reaches the cell only through W_hh
         dc[j] = dcp;
     }
@@ -80,15 +85,13 @@ SA_CLONES static void lstm_bwd(int32_t H, const float *restrict save, const floa
                                float *restrict dpeep)
 {
     (void)hprev;
-    /* tanh(c') into dx's o slot: the loop reads it there before writing dao */
-    sa_vtanh(dx + 3 * H, save + 4 * H, (size_t)H);
     if (peep)
         lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, peep, dpeep, 1);
     else
         lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, NULL, NULL, 0);
 }
 
-const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 5, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
+const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 6, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
 
 
 SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc)
