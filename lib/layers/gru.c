@@ -16,14 +16,17 @@ SA_CLONES static void gru_fwd(int32_t H, const float *restrict xr, float *restri
 {
     (void)c, (void)peep;
     float *r = save, *z = save + H, *n = save + 2 * H, *hn = save + 3 * H;
+    SA_IVDEP
     for (int32_t j = 0; j < 2 * H; j++)
         r[j] = xr[j] + hr[j]; /* r and z pre-activations, side by side */
     sa_vsigmoid(r, r, 2 * (size_t)H);
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++) {
         hn[j] = hr[2 * H + j];
         n[j] = xr[2 * H + j] + r[j] * hn[j];
     }
     sa_vtanh(n, n, (size_t)H);
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++)
         h[j] = (1.0f - z[j]) * n[j] + z[j] * h[j];
 }

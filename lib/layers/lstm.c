@@ -20,23 +20,30 @@ SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restr
                                float *restrict c, float *restrict save, const float *restrict peep)
 {
     float *gi = save, *gf = save + H, *gg = save + 2 * H, *go = save + 3 * H, *cn = save + 4 * H;
+    SA_IVDEP
     for (int32_t j = 0; j < 4 * H; j++)
         save[j] = xr[j] + hr[j];
-    if (peep)
+    if (peep) {
+        SA_IVDEP
         for (int32_t j = 0; j < H; j++) {
             gi[j] += peep[j] * c[j];
             gf[j] += peep[H + j] * c[j];
         }
+    }
     sa_vsigmoid(gi, gi, 2 * (size_t)H); /* i and f */
     sa_vtanh(gg, gg, (size_t)H);
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++)
         cn[j] = c[j] = gf[j] * c[j] + gi[j] * gg[j];
-    if (peep)
+    if (peep) {
+        SA_IVDEP
         for (int32_t j = 0; j < H; j++)
             go[j] += peep[2 * H + j] * cn[j];
+    }
     sa_vsigmoid(go, go, (size_t)H);
     float *tc = save + 5 * H;
     sa_vtanh(tc, cn, (size_t)H);
+    SA_IVDEP
     for (int32_t j = 0; j < H; j++)
         h[j] = go[j] * tc[j];
 }

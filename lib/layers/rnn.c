@@ -133,7 +133,7 @@ static const sa_tensor *init_of(const sa_op_ctx *c, int slot)
 
 /* carry: NULL to start from the initial-state inputs (or zeros), else the
  * (L·D, B, H) h then c states to start from (step execution) */
-static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
+SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
                         const float *xin, float *yout, const float *carry)
 {
     const sa_rnn_cell *cell = cell_of(c->def);
@@ -282,7 +282,7 @@ static void add_state_grad(float *dst, const sa_tensor *port, const rnn_dims *g,
             dst[(size_t)b * g->H + j] += port->grad[(size_t)b * LDH + (size_t)ld * g->H + j];
 }
 
-static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
+SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
                          const float *xin, float *dxin)
 {
     const sa_rnn_cell *cell = cell_of(c->def);
@@ -295,8 +295,12 @@ static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32
     const float *save = w->save + (size_t)ld * g->BT * SH, *hprev = w->hprev + (size_t)ld * g->BT * H;
     const float *cprev = g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
     float *dxp = w->xp, *dhp = w->dhp, *dhs = w->step, *dh = w->dh, *dc = w->dc;
-    memset(dxp, 0, g->BT * GH * sizeof(float));
-    memset(dhp, 0, g->BT * GH * sizeof(float));
+    /* padded rows are never written by the time loop and must be 0 for the
+     * weight-gradient GEMMs; without lengths every row is written */
+    if (x->len) {
+        memset(dxp, 0, g->BT * GH * sizeof(float));
+        memset(dhp, 0, g->BT * GH * sizeof(float));
+    }
 
     /* the carried gradients start from those of this direction's final states */
     memset(dh, 0, (size_t)g->B * H * sizeof(float));
@@ -308,8 +312,16 @@ static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32
             for (int32_t j = 0; j < H; j++)
                 dh[(size_t)b * H + j] += c->out[0]->grad[(size_t)b * DH + (size_t)dir * H + j];
 
+    /* Without lengths every sample is at the same t at step s, so the
+     * recurrent gradients of one step are rows t of dhp with stride T·G·H:
+     * the cell writes them there and the GEMM reads them in place. With
+     * lengths, samples are at different t: gather them in dhs (zero for the
+     * samples that are done) and copy them out. */
+    const int dense = !x->len;
     for (int32_t s = g->T - 1; s >= 0; s--) {
-        memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
+        if (!dense)
+            memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
+        int32_t t_all = dir ? g->T - 1 - s : s;
         for (int32_t b = 0; b < g->B; b++) {
             int32_t t = step_time(x, b, s, dir);
             if (t < 0)
@@ -319,12 +331,16 @@ static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32
             const float *dyr = w->dY + row * DH + (size_t)dir * H;
             for (int32_t j = 0; j < H; j++) // y_t = h_t
                 dhb[j] += dyr[j];
+            float *dhr = dense ? dhp + row * GH : dhs + (size_t)b * GH;
             cell->bwd(H, save + row * SH, hprev + row * H, cprev ? cprev + row * H : NULL, dhb,
-                      g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhs + (size_t)b * GH, peep,
-                      peep ? dp[4] : NULL);
-            memcpy(dhp + row * GH, dhs + (size_t)b * GH, (size_t)GH * sizeof(float));
+                      g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhr, peep, peep ? dp[4] : NULL);
+            if (!dense)
+                memcpy(dhp + row * GH, dhr, (size_t)GH * sizeof(float));
         }
-        sa_gemm(0, 0, g->B, H, GH, 1.0f, dhs, GH, Whh, H, 1.0f, dh, H); // dh += dhs W_hh
+        if (dense) // dh += dhp[:, t] W_hh
+            sa_gemm(0, 0, g->B, H, GH, 1.0f, dhp + (size_t)t_all * GH, g->T * GH, Whh, H, 1.0f, dh, H);
+        else       // dh += dhs W_hh
+            sa_gemm(0, 0, g->B, H, GH, 1.0f, dhs, GH, Whh, H, 1.0f, dh, H);
     }
     /* dh, dc are now the gradients of the initial states */
     for (int slot = RNN_H0; slot <= RNN_C0; slot++) {
