@@ -39,6 +39,19 @@ void ex_check(sa_status s, const char *what)
     ex_die("%s failed: %s: %s", what, sa_status_str(s), msg);
 }
 
+sa_model *ex_model_create(sa_graph *g, uint64_t seed, const char *what)
+{
+    sa_status s = sa_graph_status(g);
+    if (s != SA_OK)
+        ex_die("building the %s graph failed: %s: %s", what, sa_status_str(s), sa_graph_errmsg(g));
+    sa_model_options mo = sa_model_options_default();
+    mo.seed = seed;
+    sa_model *m = NULL;
+    ex_check(sa_model_create(g, &mo, &m), "sa_model_create");
+    sa_graph_free(g);
+    return m;
+}
+
 double ex_now(void)
 {
     struct timespec ts;

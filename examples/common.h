@@ -23,6 +23,12 @@ _Noreturn void ex_die(const char *fmt, ...);
  *  sa_last_error(), so a failed call never turns into meaningless numbers. */
 void ex_check(sa_status s, const char *what);
 
+/** Creates a model from g with the given seed and frees g. Dies with the
+ *  builder's first error (builder errors are sticky, so one check covers
+ *  every call that built g) or the sa_model_create failure; `what` names the
+ *  graph in the message. */
+sa_model *ex_model_create(sa_graph *g, uint64_t seed, const char *what);
+
 /** Monotonic wall-clock time in seconds. */
 double ex_now(void);
 

@@ -99,14 +99,7 @@ static net build_net(const config *cfg, uint64_t seed)
     n.attn = sa_name(g, sa_attention_pool(g, h, SA_SCORE_ADDITIVE), "attn");
     n.pred = sa_name(g, sa_dense(g, n.attn, 1), "head");
     n.loss = sa_loss_mse(g, n.pred, n.y);
-    /* Builder errors are sticky, so one check covers every call above. */
-    sa_status s = sa_graph_status(g);
-    if (s != SA_OK)
-        ex_die("building the graph failed: %s: %s", sa_status_str(s), sa_graph_errmsg(g));
-    sa_model_options mo = sa_model_options_default();
-    mo.seed = seed;
-    ex_check(sa_model_create(g, &mo, &n.m), "sa_model_create");
-    sa_graph_free(g);
+    n.m = ex_model_create(g, seed, "GRU + attention");
     return n;
 }
 

@@ -92,14 +92,7 @@ static void build(htap_nodes *nd, htap_kind kind, const htap_sizes *s, int with_
         nd->y = sa_input(g, "y", s->pixels);
         nd->loss = sa_loss_mse(g, nd->pred, nd->y);
     }
-    /* Builder errors are sticky, so one check covers every call above. */
-    sa_status st = sa_graph_status(g);
-    if (st != SA_OK)
-        ex_die("building the %s graph failed: %s: %s", htap_kind_key(kind), sa_status_str(st), sa_graph_errmsg(g));
-    sa_model_options mo = sa_model_options_default();
-    mo.seed = seed;
-    ex_check(sa_model_create(g, &mo, &nd->m), "sa_model_create");
-    sa_graph_free(g);
+    nd->m = ex_model_create(g, seed, htap_kind_key(kind));
     if (kind == HTAP_TFM) {
         /* sa_transformer_block returns only its output node; the attention
          * node inside is found by the name the block gave it. */

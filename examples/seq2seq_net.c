@@ -60,14 +60,7 @@ static s2s_nodes build(int attention, int with_loss, int32_t enc_hidden, uint64_
         n.y = sa_input(g, "y", 1);
         n.loss = sa_loss_mse(g, n.pred, n.y);
     }
-    /* Builder errors are sticky, so one check covers every call above. */
-    sa_status s = sa_graph_status(g);
-    if (s != SA_OK)
-        ex_die("building the graph failed: %s: %s", sa_status_str(s), sa_graph_errmsg(g));
-    sa_model_options mo = sa_model_options_default();
-    mo.seed = seed;
-    ex_check(sa_model_create(g, &mo, &n.m), "sa_model_create");
-    sa_graph_free(g);
+    n.m = ex_model_create(g, seed, attention ? "Seq2Seq + attention" : "Seq2Seq");
     return n;
 }
 
