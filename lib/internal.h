@@ -239,6 +239,9 @@ void sa_vtanh(float *y, const float *x, size_t n);
 float sa_vmax(const float *x, size_t n);
 float sa_vsum(const float *x, size_t n);
 float sa_vdot(const float *a, const float *b, size_t n);
+/* y (N) += xᵀ Wt for x (K) and Wt (K, N) row-major: one sample's product with
+ * a weight matrix stored transposed (kernels/vmath.c). */
+void sa_vec_mat(int32_t K, int32_t N, const float *x, const float *Wt, float *y);
 
 /* Attention core (kernels/attention.c), shared by sa_mha and sa_sdpa. A view
  * of a [B, T, *] operand: element (b, t, f) of head h (heads hw wide) is at

@@ -37,23 +37,30 @@ static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g
  *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H), step (B·G·H), h, c, dh, dc (B·H each),
  *            dY, dX (BT·D·H each)
  * In inference nothing is kept for backward: save is one (S·H) scratch the
- * cell reuses, and hprev, cprev, dhp, dY, dX are empty. */
+ * cell reuses, and hprev, cprev, dhp, dY, dX are empty.
+ *   wt: W_hh transposed (H·G·H) when vec_mat_path(), else empty */
 typedef struct rnn_ws {
-    float *save, *hprev, *cprev, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX;
+    float *save, *hprev, *cprev, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX, *wt;
 } rnn_ws;
+
+/* A single sample's recurrent product h W_hhᵀ runs on W_hh transposed once
+ * per forward (sa_vec_mat, about twice sgemv's rate at these sizes); worth
+ * the copy when the sequence has a few steps to amortise it. */
+static int vec_mat_path(const rnn_dims *g) { return g->B == 1 && g->T >= 32; }
 
 static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
 {
     size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
     size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
     size_t K = g->train ? 1 : 0; /* what only backward reads */
-    size_t sizes[15] = {K ? LD * BT * g->S * H : (size_t)g->S * H, K * LD * BT * H, K * C * LD * BT * H,
+    size_t sizes[16] = {K ? LD * BT * g->S * H : (size_t)g->S * H, K * LD * BT * H, K * C * LD * BT * H,
                         (size_t)g->L * BT * DH, LD * BH, C * LD * BH, BT * GH, K * BT * GH,
-                        (size_t)g->B * GH, BH, BH, BH, BH, K * BT * DH, K * BT * DH};
-    float **slots[15] = {&w->save, &w->hprev, &w->cprev, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
-                         &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX};
+                        (size_t)g->B * GH, BH, BH, BH, BH, K * BT * DH, K * BT * DH,
+                        vec_mat_path(g) ? GH * H : 0};
+    float **slots[16] = {&w->save, &w->hprev, &w->cprev, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
+                         &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX, &w->wt};
     size_t off = 0;
-    for (int i = 0; i < 15; i++) {
+    for (int i = 0; i < 16; i++) {
         if (base)
             *slots[i] = base + off;
         off += sizes[i];
@@ -162,10 +169,21 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
             load_state(cs, init_of(c, RNN_C0), g, ld);
     }
 
+    const int vm = vec_mat_path(g);
+    if (vm) // wt = W_hhᵀ   (H, GH), in tiles so reads and writes both stay in cache
+        for (int32_t r0 = 0; r0 < GH; r0 += 32)
+            for (int32_t j0 = 0; j0 < H; j0 += 32)
+                for (int32_t r = r0; r < r0 + 32 && r < GH; r++)
+                    for (int32_t j = j0; j < j0 + 32 && j < H; j++)
+                        w->wt[(size_t)j * GH + r] = Whh[(size_t)r * H + j];
+
     for (int32_t s = 0; s < g->T; s++) {
         for (int32_t b = 0; b < g->B; b++) // hp = h W_hhᵀ + b_hh   (B, GH)
             memcpy(hp + (size_t)b * GH, bhh, (size_t)GH * sizeof(float));
-        sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 1.0f, hp, GH);
+        if (vm)
+            sa_vec_mat(H, GH, h, w->wt, hp);
+        else
+            sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 1.0f, hp, GH);
         for (int32_t b = 0; b < g->B; b++) {
             int32_t t = step_time(x, b, s, dir);
             if (t < 0)

@@ -169,8 +169,39 @@ static void test_reductions(void)
     }
 }
 
+/* y += xᵀ Wt against a double loop: block-sized, partial and tiny N */
+static void test_vec_mat(void)
+{
+    const int Ns[] = {1, 7, 63, 64, 65, 130, 192}, Ks[] = {1, 5, 64};
+    for (size_t a = 0; a < sizeof Ns / sizeof Ns[0]; a++)
+        for (size_t b = 0; b < sizeof Ks / sizeof Ks[0]; b++) {
+            int N = Ns[a], K = Ks[b];
+            float *x = malloc(sizeof(float) * (size_t)K), *W = malloc(sizeof(float) * (size_t)(K * N));
+            float *y = malloc(sizeof(float) * (size_t)(N + 1));
+            for (int k = 0; k < K; k++)
+                x[k] = (float)((k * 7) % 11) * 0.3f - 1.5f;
+            for (int i = 0; i < K * N; i++)
+                W[i] = (float)((i * 13) % 17) * 0.1f - 0.8f;
+            for (int n = 0; n <= N; n++)
+                y[n] = (float)n * 0.01f; /* y[N]: a guard that must stay */
+            sa_vec_mat(K, N, x, W, y);
+            for (int n = 0; n < N; n++) {
+                double ref = n * 0.01;
+                for (int k = 0; k < K; k++)
+                    ref += (double)x[k] * W[(size_t)k * N + n];
+                CHECK(fabs(y[n] - ref) < 1e-5 * (1 + fabs(ref)), "vec_mat K %d N %d [%d]: %g vs %g", K, N, n, y[n],
+                      ref);
+            }
+            CHECK(y[N] == (float)N * 0.01f, "vec_mat K %d N %d wrote past the end", K, N);
+            free(x);
+            free(W);
+            free(y);
+        }
+}
+
 int main(void)
 {
+    test_vec_mat();
     test_reductions();
     test_accuracy();
     test_edges();
