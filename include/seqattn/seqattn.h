@@ -354,6 +354,26 @@ SA_API void sa_model_destroy(sa_model *m);
 /** @return the message of the last failure on this model ("" if none); owned by the model. */
 SA_API const char *sa_model_errmsg(const sa_model *m);
 
+/** What a model holds, in bytes, by kind (sa_model_memory()). Activation
+ *  figures are those of the last forward's plan (0 before the first). */
+typedef struct sa_memory_info {
+    size_t struct_size; /**< set to sizeof(sa_memory_info) before the call */
+    size_t params;      /**< parameter values and gradients */
+    size_t inputs;      /**< the model's copies of input data and lengths */
+    size_t values;      /**< every node's output */
+    size_t grads;       /**< every node's gradient (training forwards; 0 in inference) */
+    size_t workspace;   /**< layers' workspaces: what backward reads (gates, attention
+                             weights, ...) plus scratch; smaller in inference */
+    size_t arena;       /**< allocated for values + grads + workspace: the largest
+                             plan so far (the arena grows, never shrinks) */
+    size_t step_state;  /**< recurrent states and key/value caches of step execution */
+} sa_memory_info;
+#define SA_MEMORY_INFO_INIT sizeof(sa_memory_info), 0, 0, 0, 0, 0, 0, 0
+
+/** Fills *out with the model's memory use.
+ *  @return SA_OK; SA_ERR_INVALID_ARG (NULL, out->struct_size too small). */
+SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
+
 /** Finds an input node by name. @return SA_OK or SA_ERR_NOT_FOUND. */
 SA_API sa_status sa_model_find_input(const sa_model *m, const char *name, sa_node *out);
 /** Finds any node by name, e.g. "blk.self_attn" inside a transformer block.

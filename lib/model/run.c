@@ -210,6 +210,8 @@ sa_status sa_model_plan(sa_model *m, int train, const char *fn)
             p += align_up(sa_numel(&m->val[id]) * sizeof(float));
     }
     m->grad_region_bytes = (size_t)(p - (unsigned char *)m->grad_region);
+    m->plan_values = (size_t)((unsigned char *)m->grad_region - m->arena);
+    unsigned char *ws0 = p;
     for (sa_node id = 0; id < m->count; id++) {
         m->ws[id] = p;
         if (m->nodes[id].ops->ws_bytes) {
@@ -218,6 +220,7 @@ sa_status sa_model_plan(sa_model *m, int train, const char *fn)
             p += align_up(m->nodes[id].ops->ws_bytes(&c));
         }
     }
+    m->plan_ws = (size_t)(p - ws0);
     return SA_OK;
 }
 

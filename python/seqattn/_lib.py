@@ -66,6 +66,12 @@ class ParamInfo(C.Structure):
                 ("numel", C.c_size_t), ("value", f32p), ("grad", f32p)]
 
 
+class MemoryInfo(C.Structure):
+    _fields_ = [("struct_size", C.c_size_t), ("params", C.c_size_t), ("inputs", C.c_size_t),
+                ("values", C.c_size_t), ("grads", C.c_size_t), ("workspace", C.c_size_t),
+                ("arena", C.c_size_t), ("step_state", C.c_size_t)]
+
+
 class OptimDesc(C.Structure):
     _fields_ = [("struct_size", C.c_size_t), ("kind", C.c_int), ("lr", C.c_float),
                 ("momentum", C.c_float), ("beta1", C.c_float), ("beta2", C.c_float),
@@ -155,6 +161,7 @@ _PROTOS = {
     "sa_param_get": (c_status, [_M, C.c_int32, C.POINTER(ParamInfo)]),
     "sa_param_find": (c_status, [_M, C.c_char_p, C.POINTER(ParamInfo)]),
     "sa_params_flat": (c_status, [_M, C.POINTER(f32p), C.POINTER(f32p), C.POINTER(C.c_size_t)]),
+    "sa_model_memory": (c_status, [_M, C.POINTER(MemoryInfo)]),
     # training
     "sa_optim_desc_default": (OptimDesc, []),
     "sa_optim_create": (c_status, [_M, C.POINTER(OptimDesc), C.POINTER(_O)]),

@@ -184,8 +184,36 @@ static void handle_messages(void)
     sa_graph_free(g);
 }
 
+static void memory(void)
+{
+    sa_graph *g = small_graph();
+    sa_model *m = ec_model(g);
+    sa_memory_info info = {SA_MEMORY_INFO_INIT};
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(NULL, &info));
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(m, NULL));
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(NULL, NULL));
+    const size_t bad_size[] = {0, 1, sizeof(sa_memory_info) - 1};
+    for (size_t i = 0; i < sizeof bad_size / sizeof *bad_size; i++) {
+        sa_memory_info small = {SA_MEMORY_INFO_INIT};
+        small.struct_size = bad_size[i];
+        small.params = 12345; /* a rejected call writes nothing */
+        EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", m, sa_model_memory(m, &small));
+        CHECK(small.params == 12345);
+    }
+    /* a newer caller's larger struct: known fields filled, the rest and struct_size kept */
+    struct { sa_memory_info i; size_t extra; } big = {{SA_MEMORY_INFO_INIT}, 77};
+    big.i.struct_size = sizeof big;
+    EXPECT_OK(sa_model_memory(m, &big.i));
+    CHECK(big.i.struct_size == sizeof big && big.extra == 77);
+    CHECK(big.i.params == 2 * (3 * 2 + 2) * sizeof(float)); /* dense 3 -> 2: weight and bias, values and grads */
+    CHECK(big.i.values == 0 && big.i.arena == 0);            /* nothing planned yet */
+    sa_model_destroy(m);
+    sa_graph_free(g);
+}
+
 void err_run(void)
 {
+    memory();
     create();
     find_input();
     find_node();

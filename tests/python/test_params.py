@@ -117,3 +117,20 @@ def test_load_state_dict_copies_and_checks(rng):
         b.load_state_dict({"lin.bias": [1e39, 0]}, strict=False)   # inf as float32
     with pytest.raises(seqattn.InvalidArgumentError):
         b.load_state_dict({"lin.bias": np.array(["a", "b"])}, strict=False)
+
+
+def test_memory_reports_parameters_and_training_buffers(rng):
+    g = seqattn.Graph()
+    x = g.input("x", 3)
+    y = g.dense(g.gru(x, hidden=8, name="gru"), 1)
+    m = seqattn.Model(g, seed=1)
+    fresh = m.memory()
+    assert fresh["params"] == 2 * 4 * m.num_parameters
+    assert fresh["values"] == fresh["grads"] == fresh["arena"] == 0
+    m.set_input(x, rng.standard_normal((2, 5, 3)).astype(np.float32))
+    m.forward(train=True)
+    trained = m.memory()
+    assert trained["grads"] > 0 and trained["workspace"] > 0
+    assert trained["arena"] >= trained["values"] + trained["grads"] + trained["workspace"]
+    m.forward(train=False)
+    assert m.memory()["grads"] == 0
