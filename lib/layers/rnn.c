@@ -31,16 +31,18 @@ static rnn_dims dims(const sa_op_ctx *c)
 static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g->D * g->H; }
 
 /* Workspace, in floats:
- *   per (layer, dir): save (BT·S·H), hprev (BT·H), cprev (BT·H, cells with c)
+ *   per (layer, dir): save (BT·S·H)
  *   per layer: output sequence (BT·D·H)
  *   hfinal, cfinal (L·D·B·H each)
  *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H), step (B·G·H), h, c, dh, dc (B·H each),
  *            dY, dX (BT·D·H each)
  * In inference nothing is kept for backward: save is one (S·H) scratch the
- * cell reuses, and hprev, cprev, dhp, dY, dX are empty.
+ * cell reuses, and dhp, dY, dX are empty.
+ * Backward reads h_{t-1} from the layer's output sequence and c_{t-1} from the
+ * previous step's save (or the initial states), so neither is copied per step.
  *   wt: W_hh transposed (H·G·H) when vec_mat_path(), else empty */
 typedef struct rnn_ws {
-    float *save, *hprev, *cprev, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX, *wt;
+    float *save, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX, *wt;
 } rnn_ws;
 
 /* A single sample's recurrent product h W_hhᵀ runs on W_hh transposed once
@@ -53,14 +55,14 @@ static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
     size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
     size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
     size_t K = g->train ? 1 : 0; /* what only backward reads */
-    size_t sizes[16] = {K ? LD * BT * g->S * H : (size_t)g->S * H, K * LD * BT * H, K * C * LD * BT * H,
+    size_t sizes[14] = {K ? LD * BT * g->S * H : (size_t)g->S * H,
                         (size_t)g->L * BT * DH, LD * BH, C * LD * BH, BT * GH, K * BT * GH,
                         (size_t)g->B * GH, BH, BH, BH, BH, K * BT * DH, K * BT * DH,
                         vec_mat_path(g) ? GH * H : 0};
-    float **slots[16] = {&w->save, &w->hprev, &w->cprev, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
+    float **slots[14] = {&w->save, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
                          &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX, &w->wt};
     size_t off = 0;
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < 14; i++) {
         if (base)
             *slots[i] = base + off;
         off += sizes[i];
@@ -149,10 +151,8 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
     float *const *p = &c->param[ld * g->P];
     const float *Wih = p[0], *Whh = p[1], *bih = p[2], *bhh = p[3], *peep = g->P == 7 ? p[4] : NULL;
     size_t SH = (size_t)g->S * H;
-    const int keep = g->train; /* inference: save is one scratch, no hprev/cprev */
+    const int keep = g->train; /* inference: save is one scratch */
     float *save = keep ? w->save + (size_t)ld * g->BT * SH : w->save;
-    float *hprev = keep ? w->hprev + (size_t)ld * g->BT * H : NULL;
-    float *cprev = keep && g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
     float *h = w->h, *cs = w->c, *hp = w->step;
 
     for (size_t r = 0; r < g->BT; r++) // xp = X W_ihᵀ + b_ih   (BT, GH)
@@ -190,11 +190,6 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
                 continue;
             size_t row = (size_t)b * g->T + t;
             float *hb = h + (size_t)b * H, *cb = g->C ? cs + (size_t)b * H : NULL;
-            if (keep) {
-                memcpy(hprev + row * H, hb, (size_t)H * sizeof(float));
-                if (cb)
-                    memcpy(cprev + row * H, cb, (size_t)H * sizeof(float));
-            }
             cell->fwd(H, w->xp + row * GH, hp + (size_t)b * GH, hb, cb, keep ? save + row * SH : save, peep);
             memcpy(yout + row * DH + (size_t)dir * H, hb, (size_t)H * sizeof(float));
         }
@@ -225,14 +220,7 @@ static sa_status run_forward(sa_op_ctx *c, const float *carry)
     rnn_dims g = dims(c);
     rnn_ws w;
     ws_layout(&g, c->ws, &w);
-    size_t LD = (size_t)g.L * g.D, H = (size_t)g.H;
-    /* padded rows are never written by the time loop but are read (times a zero
-     * gradient) by the batched weight-gradient GEMMs: they must hold finite values */
-    if (g.train && c->in[0]->len) {
-        memset(w.hprev, 0, LD * g.BT * H * sizeof(float));
-        if (g.C)
-            memset(w.cprev, 0, LD * g.BT * H * sizeof(float));
-    }
+    size_t H = (size_t)g.H;
     for (int32_t k = 0; k < g.L; k++) {
         const float *xin = k == 0 ? c->in[0]->data : layer_out(c, &g, &w, k - 1);
         float *y = layer_out(c, &g, &w, k);
@@ -300,6 +288,36 @@ static void add_state_grad(float *dst, const sa_tensor *port, const rnn_dims *g,
             dst[(size_t)b * g->H + j] += port->grad[(size_t)b * LDH + (size_t)ld * g->H + j];
 }
 
+/* dW_hh += Σ_rows dhp[row]ᵀ h_prev(row), where h_prev is the layer's output one
+ * step earlier in this direction — y[row − 1] forward, y[row + 1] in reverse,
+ * rows being b·T + t — except at each sample's first step, where it is h0[b].
+ * One GEMM over the shifted rows, then one rank-B correction: at each first
+ * step, remove the pair the shift made with the neighbouring row (a row of
+ * another sample, or a padded row, which is 0) and add h0. Padded rows have
+ * dhp = 0 and add nothing. R (B, G·H) and D (B, H) are scratch. */
+static void hh_weight_grad(const rnn_dims *g, const sa_tensor *x, int32_t dir, const float *dhp, const float *y,
+                           const float *h0, float *R, float *D, float *dW)
+{
+    int32_t H = g->H, GH = g->G * H, DH = g->D * H;
+    size_t BT = g->BT;
+    if (BT > 1) {
+        if (dir)
+            sa_gemm(1, 0, GH, H, (int)BT - 1, 1.0f, dhp, GH, y + DH, DH, 1.0f, dW, H);
+        else
+            sa_gemm(1, 0, GH, H, (int)BT - 1, 1.0f, dhp + GH, GH, y, DH, 1.0f, dW, H);
+    }
+    for (int32_t b = 0; b < g->B; b++) {
+        size_t first = (size_t)b * g->T + (dir ? (size_t)sa_len(x, b) - 1 : 0);
+        /* the neighbour the shifted GEMM paired with the first step, if any */
+        int paired = dir ? first + 1 < BT : first >= 1;
+        const float *nb = paired ? y + (dir ? first + 1 : first - 1) * DH : NULL;
+        memcpy(R + (size_t)b * GH, dhp + first * GH, (size_t)GH * sizeof(float));
+        for (int32_t j = 0; j < H; j++)
+            D[(size_t)b * H + j] = h0[(size_t)b * H + j] - (nb ? nb[j] : 0.0f);
+    }
+    sa_gemm(1, 0, GH, H, g->B, 1.0f, R, GH, D, H, 1.0f, dW, H);
+}
+
 SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
                          const float *xin, float *dxin)
 {
@@ -310,9 +328,13 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     float *const *dp = &c->pgrad[ld * g->P];
     const float *Wih = p[0], *Whh = p[1], *peep = g->P == 7 ? p[4] : NULL;
     size_t SH = (size_t)g->S * H;
-    const float *save = w->save + (size_t)ld * g->BT * SH, *hprev = w->hprev + (size_t)ld * g->BT * H;
-    const float *cprev = g->C ? w->cprev + (size_t)ld * g->BT * H : NULL;
+    const float *save = w->save + (size_t)ld * g->BT * SH;
+    const float *y = layer_out(c, g, w, k) + (size_t)dir * H; /* h_t of this direction, row stride DH */
     float *dxp = w->xp, *dhp = w->dhp, *dhs = w->step, *dh = w->dh, *dc = w->dc;
+    float *h0 = w->h, *c0 = w->c; /* the states before each sample's first step, as forward had them */
+    load_state(h0, init_of(c, RNN_H0), g, ld);
+    if (g->C)
+        load_state(c0, init_of(c, RNN_C0), g, ld);
     /* padded rows are never written by the time loop and must be 0 for the
      * weight-gradient GEMMs; without lengths every row is written */
     if (x->len) {
@@ -350,8 +372,12 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
             for (int32_t j = 0; j < H; j++) // y_t = h_t
                 dhb[j] += dyr[j];
             float *dhr = dense ? dhp + row * GH : dhs + (size_t)b * GH;
-            cell->bwd(H, save + row * SH, hprev + row * H, cprev ? cprev + row * H : NULL, dhb,
-                      g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhr, peep, peep ? dp[4] : NULL);
+            /* the state this step started from: the previous step's, or the initial one */
+            size_t prev = dir ? row + 1 : row - 1;
+            const float *hprev = s == 0 ? h0 + (size_t)b * H : y + prev * DH;
+            const float *cprev = !g->C ? NULL : s == 0 ? c0 + (size_t)b * H : save + prev * SH + 4 * (size_t)H;
+            cell->bwd(H, save + row * SH, hprev, cprev, dhb, g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhr,
+                      peep, peep ? dp[4] : NULL);
             if (!dense)
                 memcpy(dhp + row * GH, dhr, (size_t)GH * sizeof(float));
         }
@@ -369,7 +395,7 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
                 for (int32_t j = 0; j < H; j++)
                     init->grad[(size_t)b * init->F + (size_t)ld * H + j] += src[(size_t)b * H + j];
     }
-    sa_gemm(1, 0, GH, H, (int)g->BT, 1.0f, dhp, GH, hprev, H, 1.0f, dp[1], H);  // dW_hh += dhpᵀ hprev
+    hh_weight_grad(g, x, dir, dhp, y, h0, w->step, dh, dp[1]);
     sa_gemm(1, 0, GH, in, (int)g->BT, 1.0f, dxp, GH, xin, in, 1.0f, dp[0], in); // dW_ih += dxpᵀ X
     for (size_t r = 0; r < g->BT; r++)
         for (int32_t j = 0; j < GH; j++) {
