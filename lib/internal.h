@@ -225,7 +225,6 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
-float sa_sigmoidf(float x);
 /* In-place softmax over n values; n == 0 is a no-op (kernels/vmath.c). */
 void sa_softmax(float *x, int32_t n);
 /* y[i] = exp / sigmoid / tanh of x[i] for n values, vectorised, about 2 ulp
