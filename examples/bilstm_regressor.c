@@ -360,10 +360,6 @@ int main(int argc, char **argv)
     const char *out_dir = args.out_dir;
     if (args.epochs > 0)
         cfg.epochs = args.epochs;
-    /* Create the output directory before training, so a bad --out fails in
-     * a second rather than after the whole run. */
-    if (res_mkdir_p(out_dir) != 0)
-        ex_die("cannot create the output directory '%s': %s", out_dir, strerror(errno));
     double t_start = ex_now();
 
     rg_params rp = rg_params_default();

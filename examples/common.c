@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime(); set here so the file builds outside meson too */
 #endif
 #include "common.h"
+#include "results.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -71,6 +72,12 @@ unsigned long long ex_parse_u64(const char *s, const char *flag, unsigned long l
     return v;
 }
 
+void ex_make_out_dir(const char *dir)
+{
+    if (res_mkdir_p(dir) != 0)
+        ex_die("cannot create the output directory '%s': %s", dir, strerror(errno));
+}
+
 void ex_parse_args(int argc, char **argv, const char *usage, const char *default_out, ex_args *a)
 {
     *a = (ex_args){0, 1, default_out, 0};
@@ -92,4 +99,5 @@ void ex_parse_args(int argc, char **argv, const char *usage, const char *default
             ex_die("unknown or incomplete argument '%s'", s);
         }
     }
+    ex_make_out_dir(a->out_dir);
 }

@@ -44,8 +44,13 @@ typedef struct ex_args {
     int32_t epochs;      /**< --epochs in 1..100000, or 0: the setting's own */
 } ex_args;
 
-/** Parses argv into a. --help/-h prints usage on stdout and exits 0; any other
- *  argument prints usage on stderr and dies. usage is the whole help text. */
+/** Creates dir and its parents, or dies saying why. The examples call it
+ *  before training, so a bad --out fails in a second, not after the run. */
+void ex_make_out_dir(const char *dir);
+
+/** Parses argv into a, then creates a->out_dir (ex_make_out_dir). --help/-h
+ *  prints usage on stdout and exits 0; any other argument prints usage on
+ *  stderr and dies. usage is the whole help text. */
 void ex_parse_args(int argc, char **argv, const char *usage, const char *default_out, ex_args *a);
 
 #endif

@@ -358,9 +358,7 @@ int main(int argc, char **argv)
         cfg.steps = (int32_t)steps;
     if (seeds > 0)
         cfg.seeds = (int32_t)seeds;
-    /* Fail on a bad --out now rather than after the whole run. */
-    if (res_mkdir_p(out_dir) != 0)
-        ex_die("cannot create the output directory '%s': %s", out_dir, strerror(errno));
+    ex_make_out_dir(out_dir);
     double t_start = ex_now();
 
     htap_run run;
