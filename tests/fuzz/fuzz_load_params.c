@@ -10,22 +10,13 @@
 #include "../../lib/io/io.h"
 #include "fuzz_models.h"
 
-static sa_model *model;
-static float *initial, *values;
-static size_t n;
+static fuzz_snapshot f;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    float *grads;
-    model = fuzz_params_model();
-    if (!model || sa_params_flat(model, &values, &grads, &n) != SA_OK)
-        abort();
-    initial = malloc(n * sizeof(float));
-    if (!initial)
-        abort();
-    memcpy(initial, values, n * sizeof(float));
+    f = fuzz_params_snapshot();
     return 0;
 }
 
@@ -33,10 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sa_src src = sa_src_mem(data, size);
     for (int mode = SA_LOAD_STRICT; mode <= SA_LOAD_LENIENT; mode++) {
-        memcpy(values, initial, n * sizeof(float));
+        memcpy(f.values, f.initial, f.n * sizeof(float));
         sa_clear_error();
-        sa_status s = sa_io_load_params(model, &src, (sa_load_mode)mode, "fuzz");
-        if (s != SA_OK && memcmp(values, initial, n * sizeof(float)) != 0)
+        sa_status s = sa_io_load_params(f.model, &src, (sa_load_mode)mode, "fuzz");
+        if (s != SA_OK && memcmp(f.values, f.initial, f.n * sizeof(float)) != 0)
             __builtin_trap(); /* a failed load changed the model */
         if (s != SA_OK && sa_last_error()[0] == '\0')
             __builtin_trap(); /* every failure has a message */

@@ -7,6 +7,8 @@
 #define SEQATTN_FUZZ_MODELS_H
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "seqattn/seqattn.h"
 
@@ -28,6 +30,29 @@ static inline sa_model *fuzz_params_model(void)
     sa_model_create(g, NULL, &m);
     sa_graph_free(g);
     return m;
+}
+
+/* fuzz_params_model() with its flat parameter values and a copy of them
+ * (initial), so a target can restore the model before each input and check
+ * that a failed load left it unchanged. Aborts on failure: this is set-up,
+ * not the code under test. */
+typedef struct fuzz_snapshot {
+    sa_model *model;
+    float *values, *initial;
+    size_t n;
+} fuzz_snapshot;
+
+static inline fuzz_snapshot fuzz_params_snapshot(void)
+{
+    fuzz_snapshot f = {fuzz_params_model(), NULL, NULL, 0};
+    float *grads;
+    if (!f.model || sa_params_flat(f.model, &f.values, &grads, &f.n) != SA_OK)
+        abort();
+    f.initial = malloc(f.n * sizeof(float));
+    if (!f.initial)
+        abort();
+    memcpy(f.initial, f.values, f.n * sizeof(float));
+    return f;
 }
 
 #endif
