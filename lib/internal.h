@@ -220,6 +220,16 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 #define SA_IVDEP
 #endif
 
+/* BLAS threads (kernels/blas_threads.c). A model call runs between
+ * sa_blas_scope_begin(the model's thread count, 0 = the caller's) and
+ * sa_blas_scope_end(), which restores the caller's count; inside it, sa_gemm
+ * calls sa_blas_threads_for(M, N, K) so small products run on one thread.
+ * Without OpenBLAS these do nothing and sa_blas_threads_settable() is 0. */
+int sa_blas_threads_settable(void);
+void sa_blas_scope_begin(int model_threads);
+void sa_blas_scope_end(void);
+void sa_blas_threads_for(int M, int N, int K);
+
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ.
  * (M, N) output, K inner. lda/ldb/ldc are row strides. */
 void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

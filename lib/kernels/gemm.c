@@ -47,6 +47,7 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
                 C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
         return;
     }
+    sa_blas_threads_for(M, N, K);
     if (M == 1 || N == 1) {
         gemv(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;

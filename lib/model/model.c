@@ -34,6 +34,25 @@ SA_API const char *sa_model_errmsg(const sa_model *m)
     return m ? m->errmsg : "sa_model_errmsg: model is NULL";
 }
 
+/* Threads come from OpenBLAS's own pool; more than it was built for are
+ * clamped by it. The bound only rejects nonsense. */
+#define SA_MAX_THREADS 1024
+
+SA_API sa_status sa_model_set_threads(sa_model *m, int n)
+{
+    sa_clear_error();
+    if (!m)
+        return sa_fail(SA_ERR_INVALID_ARG, "sa_model_set_threads: model is NULL");
+    if (n < 0 || n > SA_MAX_THREADS)
+        return sa_model_fail(m, sa_fail(SA_ERR_INVALID_ARG, "sa_model_set_threads: n = %d is outside 0..%d",
+                                        n, SA_MAX_THREADS));
+    if (n > 0 && !sa_blas_threads_settable())
+        return sa_model_fail(m, sa_fail(SA_ERR_UNSUPPORTED, "sa_model_set_threads: the BLAS this library "
+                                        "runs on is not OpenBLAS; its thread count cannot be set"));
+    m->threads = n;
+    return SA_OK;
+}
+
 static sa_status build_param_table(sa_model *m)
 {
     sa_param_spec specs[SA_MAX_PARAMS];

@@ -49,6 +49,7 @@ struct sa_model {
     uint64_t train_index;       /* index of the next SA_TRAIN forward (sa_model_set_train_index) */
     uint64_t fwd_index;         /* index of the current (or last) SA_TRAIN forward */
     int have_grads;             /* node gradients of the last backward are valid */
+    int threads;                /* sa_model_set_threads: BLAS threads for large products, 0 = caller's */
     char errmsg[256];
 };
 

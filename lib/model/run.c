@@ -245,17 +245,19 @@ SA_API sa_status sa_forward(sa_model *m, sa_mode mode)
     m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
     if (mode == SA_TRAIN) /* a forward that runs takes the next draw of every training stream */
         m->fwd_index = m->train_index++;
-    for (sa_node id = 0; id < m->count; id++) {
+    sa_blas_scope_begin(m->threads);
+    for (sa_node id = 0; id < m->count && s == SA_OK; id++) {
         const sa_node_def *d = &m->nodes[id];
         if (!d->ops->forward)
             continue;
         sa_op_ctx c;
         sa_model_ctx(m, id, &c);
         s = d->ops->forward(&c);
-        if (s != SA_OK) {
-            m->fwd_state = SA_FWD_NONE;
-            return sa_model_fail(m, s);
-        }
+    }
+    sa_blas_scope_end();
+    if (s != SA_OK) {
+        m->fwd_state = SA_FWD_NONE;
+        return sa_model_fail(m, s);
     }
     return SA_OK;
 }
@@ -270,6 +272,7 @@ static sa_status run_backward(sa_model *m)
         for (int32_t i = 0; i < d->n_in; i++)
             m->live[d->in[i]] = 1;
     }
+    sa_blas_scope_begin(m->threads);
     for (sa_node id = m->count - 1; id >= 0; id--) {
         const sa_node_def *d = &m->nodes[id];
         if (!m->live[id] || !d->ops->backward)
@@ -278,6 +281,7 @@ static sa_status run_backward(sa_model *m)
         sa_model_ctx(m, id, &c);
         d->ops->backward(&c);
     }
+    sa_blas_scope_end();
     m->have_grads = 1;
     return SA_OK;
 }

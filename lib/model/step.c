@@ -126,14 +126,15 @@ SA_API sa_status sa_step(sa_model *m)
         for (sa_node id = 0; id < m->count; id++)
             if (m->nodes[id].ops == &sa_op_input && m->stepped[id])
                 m->val[id].data = m->inputs[id].data;
-    for (sa_node id = 0; id < m->count; id++) {
-        if (m->step_pos > 0 && !m->stepped[id])
-            continue;
-        if ((s = run_node(m, id)) != SA_OK) {
-            m->fwd_state = SA_FWD_NONE;
-            m->step_mode = 0;
-            return sa_model_fail(m, s);
-        }
+    sa_blas_scope_begin(m->threads);
+    for (sa_node id = 0; id < m->count && s == SA_OK; id++)
+        if (m->step_pos == 0 || m->stepped[id])
+            s = run_node(m, id);
+    sa_blas_scope_end();
+    if (s != SA_OK) {
+        m->fwd_state = SA_FWD_NONE;
+        m->step_mode = 0;
+        return sa_model_fail(m, s);
     }
     m->step_pos++;
     return SA_OK;

@@ -162,6 +162,7 @@ _PROTOS = {
     "sa_param_find": (c_status, [_M, C.c_char_p, C.POINTER(ParamInfo)]),
     "sa_params_flat": (c_status, [_M, C.POINTER(f32p), C.POINTER(f32p), C.POINTER(C.c_size_t)]),
     "sa_model_memory": (c_status, [_M, C.POINTER(MemoryInfo)]),
+    "sa_model_set_threads": (c_status, [_M, C.c_int]),
     # training
     "sa_optim_desc_default": (OptimDesc, []),
     "sa_optim_create": (c_status, [_M, C.POINTER(OptimDesc), C.POINTER(_O)]),

@@ -395,6 +395,12 @@ class Model:
         self._check(self._lib.sa_model_memory(self._ptr, C.byref(info)))
         return {name: getattr(info, name) for name, _ in _lib.MemoryInfo._fields_ if name != "struct_size"}
 
+    def set_threads(self, n):
+        """BLAS threads for this model's large products: 0 = OpenBLAS's current
+        count (the default), n >= 1 = n. Small products always run on one
+        thread. See sa_model_set_threads in the C header."""
+        self._check(self._lib.sa_model_set_threads(self._ptr, int(n)))
+
     @property
     def num_parameters(self):
         """Total number of floats in all parameters."""

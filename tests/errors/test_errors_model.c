@@ -211,8 +211,29 @@ static void memory(void)
     sa_graph_free(g);
 }
 
+static void set_threads(void)
+{
+    sa_graph *g = small_graph();
+    sa_model *m = ec_model(g);
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_set_threads", NULL, sa_model_set_threads(NULL, 2));
+    EXPECT(SA_ERR_INVALID_ARG, "sa_model_set_threads", NULL, sa_model_set_threads(NULL, 0));
+    const int bad[] = {-1, INT_MIN, 1025, INT_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        EXPECT(SA_ERR_INVALID_ARG, "sa_model_set_threads", m, sa_model_set_threads(m, bad[i]));
+    EXPECT_OK(sa_model_set_threads(m, 0)); /* 0 (the caller's count) works with any BLAS */
+    /* a model whose setting was refused still runs */
+    float x[3] = {1, 2, 3};
+    sa_node in;
+    REQUIRE_OK(sa_model_find_input(m, "x", &in));
+    EXPECT_OK(sa_set_input(m, in, x, 1, 1, NULL));
+    EXPECT_OK(sa_forward(m, SA_INFER));
+    sa_model_destroy(m);
+    sa_graph_free(g);
+}
+
 void err_run(void)
 {
+    set_threads();
     memory();
     create();
     find_input();

@@ -134,3 +134,20 @@ def test_memory_reports_parameters_and_training_buffers(rng):
     assert trained["arena"] >= trained["values"] + trained["grads"] + trained["workspace"]
     m.forward(train=False)
     assert m.memory()["grads"] == 0
+
+
+def test_set_threads_checks_its_argument_and_keeps_results(rng):
+    g = seqattn.Graph()
+    x = g.input("x", 3)
+    y = g.dense(g.gru(x, hidden=8, name="gru"), 1)
+    m = seqattn.Model(g, seed=1)
+    data = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    m.set_input(x, data)
+    m.forward()
+    before = m.output(y)
+    for bad in (-1, 1025):
+        with pytest.raises(seqattn.InvalidArgumentError, match="sa_model_set_threads"):
+            m.set_threads(bad)
+    m.set_threads(0)
+    m.forward()
+    np.testing.assert_array_equal(m.output(y), before)

@@ -1,0 +1,77 @@
+/* blas_threads.c — how many OpenBLAS threads each product gets.
+ *
+ * OpenBLAS splits any product above a few thousand multiply-adds over all its
+ * threads. For the per-step products of a recurrent layer (64×192×64, or a
+ * single sample's matrix-vector product) the split costs more than it saves:
+ * on the development machine 64×192×64 took 25 µs on one thread and 35 µs on
+ * two, 1×192×64 0.85 µs against 2.4 µs, and a GRU training step at batch 64
+ * went from 5.3 ms on one thread to 9.3 ms on two (docs/performance.md). So
+ * inside a model call, products below a size run on one thread and the others
+ * on the model's count; the caller's count is restored when the call returns.
+ *
+ * The count is OpenBLAS's process-wide setting, reached through weak
+ * references so that the library still links and runs against another CBLAS
+ * (the functions are then NULL and nothing is changed). Weak references
+ * resolve in the library's own lookup scope, so this also works when the
+ * library is loaded with RTLD_LOCAL (Python's ctypes), where dlsym(RTLD_DEFAULT)
+ * would not find OpenBLAS. Setting the count is a store to a global in
+ * OpenBLAS (about 3 ns), cheap enough to do around single products. */
+#include "../internal.h"
+
+#if defined(__GNUC__) && defined(__ELF__)
+extern void openblas_set_num_threads(int) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
+#define SA_HAVE_BLAS_THREADS (openblas_set_num_threads && openblas_get_num_threads)
+#else
+#define SA_HAVE_BLAS_THREADS 0
+#define openblas_set_num_threads(n) ((void)(n))
+#define openblas_get_num_threads() 1
+#endif
+
+/* Break-even sizes measured with both products timed between element-wise
+ * passes over their output, as in a recurrent step (2 cores, OpenBLAS 0.3.21):
+ * a GEMM gains from a second thread from about 4M multiply-adds (64×512×128:
+ * 115 µs either way; 64×768×256: 326 → 231 µs); a matrix-vector product,
+ * memory-bound, from about 100k (1×512×128: 4.1 → 4.8 µs; 1×768×256:
+ * 11.7 → 8.6 µs). Products below 2^23 and 2^17 multiply-adds, a margin above
+ * those points, run on one thread. */
+#define SA_GEMM_THREADED_MACS (1.0 * (1 << 23))
+#define SA_GEMV_THREADED_MACS (1.0 * (1 << 17))
+
+/* The state of the current model call on this thread. A model is used by one
+ * thread at a time, so the scope is per thread. */
+static _Thread_local int scope_depth;
+static _Thread_local int scope_threads; /* threads for large products */
+static _Thread_local int scope_saved;   /* the caller's count, restored at the end */
+static _Thread_local int scope_current; /* what OpenBLAS is set to now */
+
+int sa_blas_threads_settable(void) { return SA_HAVE_BLAS_THREADS ? 1 : 0; }
+
+void sa_blas_scope_begin(int model_threads)
+{
+    if (!SA_HAVE_BLAS_THREADS || scope_depth++ > 0)
+        return;
+    scope_saved = scope_current = openblas_get_num_threads();
+    scope_threads = model_threads > 0 ? model_threads : scope_saved;
+}
+
+void sa_blas_scope_end(void)
+{
+    if (!SA_HAVE_BLAS_THREADS || scope_depth == 0 || --scope_depth > 0)
+        return;
+    if (scope_current != scope_saved)
+        openblas_set_num_threads(scope_saved);
+}
+
+void sa_blas_threads_for(int M, int N, int K)
+{
+    if (!SA_HAVE_BLAS_THREADS || scope_depth == 0)
+        return;
+    double macs = (double)M * N * K;
+    int vector = M == 1 || N == 1;
+    int want = macs < (vector ? SA_GEMV_THREADED_MACS : SA_GEMM_THREADED_MACS) ? 1 : scope_threads;
+    if (want != scope_current) {
+        openblas_set_num_threads(want);
+        scope_current = want;
+    }
+}
