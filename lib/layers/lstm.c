@@ -12,10 +12,11 @@
 
 #include "rnn.h"
 
-/* save: i, f, g, o, c', tanh(c') (6·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
+/* save: i, f, g, o, c' (5·H); peep: w_ci, w_cf, w_co (3·H) or NULL.
  * Gates are formed in save and squashed in place (one vectorised call per
- * nonlinearity). tanh(c') is kept so backward reads everything from save,
- * which lets its loop vectorise (no value read and written in one buffer). */
+ * nonlinearity). tanh(c') is not kept: forward forms it in hr, which is free
+ * once the gates are summed, and backward recomputes it (one vtanh of H per
+ * step, against H floats per step kept for every step of the sequence). */
 SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restrict hr, float *restrict h,
                                float *restrict c, float *restrict save, const float *restrict peep)
 {
@@ -41,7 +42,7 @@ SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restr
             go[j] += peep[2 * H + j] * cn[j];
     }
     sa_vsigmoid(go, go, (size_t)H);
-    float *tc = save + 5 * H;
+    float *tc = hr;
     sa_vtanh(tc, cn, (size_t)H);
     SA_IVDEP
     for (int32_t j = 0; j < H; j++)
@@ -49,19 +50,20 @@ SA_CLONES static void lstm_fwd(int32_t H, const float *restrict xr, float *restr
 }
 
 /* The backward loop, specialised by the compiler for P = 0 and P = 1 (with
- * peepholes) so that neither version has a branch inside and both vectorise. */
+ * peepholes) so that neither version has a branch inside and both vectorise.
+ * The input and recurrent projections get the same gradient (both feed the
+ * same gate sums), so there is one output, dx (sa_lstm_cell.shared_grad).
+ * dxo holds tanh(c') on entry: each iteration reads it, then writes do. */
 static inline __attribute__((always_inline)) void
 lstm_bwd_loop(int32_t H, const float *restrict save, const float *restrict cprev, float *restrict dh,
-              float *restrict dc, float *restrict dx, float *restrict dhr, const float *restrict peep,
-              float *restrict dpeep, const int P)
+              float *restrict dc, float *restrict dx, const float *restrict peep, float *restrict dpeep,
+              const int P)
 {
-    const float *si = save, *sf = save + H, *sg = save + 2 * H, *so = save + 3 * H, *sc = save + 4 * H,
-                *st = save + 5 * H;
+    const float *si = save, *sf = save + H, *sg = save + 2 * H, *so = save + 3 * H, *sc = save + 4 * H;
     float *dxi = dx, *dxf = dx + H, *dxg = dx + 2 * H, *dxo = dx + 3 * H;
-    float *dri = dhr, *drf = dhr + H, *drg = dhr + 2 * H, *dro = dhr + 3 * H;
     SA_IVDEP
     for (int32_t j = 0; j < H; j++) {
-        float i = si[j], f = sf[j], g = sg[j], o = so[j], cn = sc[j], tc = st[j], cp = cprev[j];
+        float i = si[j], f = sf[j], g = sg[j], o = so[j], cn = sc[j], tc = dxo[j], cp = cprev[j];
         // h' = o tanh(c')
         float dao = dh[j] * tc * o * (1.0f - o);
         float dcn = dc[j] + dh[j] * o * (1.0f - tc * tc);
@@ -77,10 +79,10 @@ lstm_bwd_loop(int32_t H, const float *restrict save, const float *restrict cprev
             dpeep[H + j] += daf * cp;
             dpeep[2 * H + j] += dao * cn;
         }
-        dxi[j] = dri[j] = dai;
-        dxf[j] = drf[j] = daf;
-        dxg[j] = drg[j] = dag;
-        dxo[j] = dro[j] = dao;
+        dxi[j] = dai;
+        dxf[j] = daf;
+        dxg[j] = dag;
+        dxo[j] = dao;
         dh[j] = 0.0f; // h_{t-1} reaches the cell only through W_hh
         dc[j] = dcp;
     }
@@ -92,13 +94,16 @@ SA_CLONES static void lstm_bwd(int32_t H, const float *restrict save, const floa
                                float *restrict dpeep)
 {
     (void)hprev;
+    (void)dhr;
+    sa_vtanh(dx + 3 * H, save + 4 * H, (size_t)H); /* tanh(c'), see lstm_bwd_loop */
     if (peep)
-        lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, peep, dpeep, 1);
+        lstm_bwd_loop(H, save, cprev, dh, dc, dx, peep, dpeep, 1);
     else
-        lstm_bwd_loop(H, save, cprev, dh, dc, dx, dhr, NULL, NULL, 0);
+        lstm_bwd_loop(H, save, cprev, dh, dc, dx, NULL, NULL, 0);
 }
 
-const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 6, .has_c = 1, .fwd = lstm_fwd, .bwd = lstm_bwd};
+const sa_rnn_cell sa_lstm_cell = {.G = 4, .S = 5, .has_c = 1, .shared_grad = 1, .fwd = lstm_fwd,
+                                  .bwd = lstm_bwd};
 
 
 SA_API sa_node sa_lstm(sa_graph *g, sa_node x, const sa_rnn_desc *desc)

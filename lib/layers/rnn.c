@@ -10,6 +10,8 @@
 typedef struct rnn_dims {
     int32_t B, T, H, L, D, I, G, S, C, P; /* C: has_c; P: parameters per (layer, dir) */
     int32_t train;                        /* keep what backward needs */
+    int32_t shared_grad;                  /* the cell's sa_rnn_cell.shared_grad */
+    int32_t seq;                          /* the output is the top layer's whole sequence */
     size_t BT;
 } rnn_dims;
 
@@ -23,7 +25,8 @@ static rnn_dims dims(const sa_op_ctx *c)
     const int32_t *a = c->def->iarg;
     const sa_rnn_cell *cell = cell_of(c->def);
     rnn_dims g = {c->in[0]->B, c->in[0]->T, a[RNN_H], a[RNN_LAYERS], a[RNN_DIRS], a[RNN_IN],
-                  cell->G, cell->S, cell->has_c, a[RNN_PEEP] ? 7 : 4, c->train ? 1 : 0, 0};
+                  cell->G, cell->S, cell->has_c, a[RNN_PEEP] ? 7 : 4, c->train ? 1 : 0, cell->shared_grad,
+                a[RNN_SEQ] ? 1 : 0, 0};
     g.BT = (size_t)g.B * g.T;
     return g;
 }
@@ -32,12 +35,16 @@ static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g
 
 /* Workspace, in floats:
  *   per (layer, dir): save (BT·S·H)
- *   per layer: output sequence (BT·D·H)
+ *   per layer below the top, and the top one without a sequence output:
+ *            output sequence (BT·D·H)
  *   hfinal, cfinal (L·D·B·H each)
- *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H), step (B·G·H), h, c, dh, dc (B·H each),
- *            dY, dX (BT·D·H each)
+ *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H; none when the cell's projections
+ *            share their gradient, the LSTM's: dhp is then dxp), step (B·G·H),
+ *            h, c, dh, dc (B·H each), dX (BT·D·H, L ≥ 2) and dY (BT·D·H,
+ *            L ≥ 3): the gradients between layers, alternating; the top
+ *            layer reads the output's gradient in place.
  * In inference nothing is kept for backward: save is one (S·H) scratch the
- * cell reuses, and dhp, dY, dX are empty.
+ * cell reuses, and dhp, dX, dY are empty.
  * Backward reads h_{t-1} from the layer's output sequence and c_{t-1} from the
  * previous step's save (or the initial states), so neither is copied per step.
  *   wt: W_hh transposed (H·G·H) when vec_mat_path(), else empty */
@@ -60,9 +67,12 @@ static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
     size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
     size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
     size_t K = g->train ? 1 : 0; /* what only backward reads */
+    size_t DHP = g->shared_grad ? 0 : K; /* dhp is dxp when the cell shares the gradient */
+    size_t KX = g->L >= 2 ? K : 0, KY = g->L >= 3 ? K : 0;
+    size_t own_outs = (size_t)g->L - (g->seq ? 1 : 0); /* a sequence output is the top layer's */
     size_t sizes[14] = {K ? LD * BT * g->S * H : (size_t)g->S * H,
-                        (size_t)g->L * BT * DH, LD * BH, C * LD * BH, BT * GH, K * BT * GH,
-                        (size_t)g->B * GH, BH, BH, BH, BH, K * BT * DH, K * BT * DH,
+                        own_outs * BT * DH, LD * BH, C * LD * BH, BT * GH, DHP * BT * GH,
+                        (size_t)g->B * GH, BH, BH, BH, BH, KY * BT * DH, KX * BT * DH,
                         vec_mat_path(g) ? GH * H : 0};
     float **slots[14] = {&w->save, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
                          &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX, &w->wt};
@@ -323,8 +333,10 @@ static void hh_weight_grad(const rnn_dims *g, const sa_tensor *x, int32_t dir, c
     sa_gemm(1, 0, GH, H, g->B, 1.0f, R, GH, D, H, 1.0f, dW, H);
 }
 
+/* dy: the gradient of layer k's output sequence, or NULL (only the final
+ * state has one); dxin: the gradient of its input, accumulated, or NULL. */
 SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
-                         const float *xin, float *dxin)
+                         const float *xin, const float *dy, float *dxin)
 {
     const sa_rnn_cell *cell = cell_of(c->def);
     const sa_tensor *x = c->in[0];
@@ -335,7 +347,7 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     size_t SH = (size_t)g->S * H;
     const float *save = w->save + (size_t)ld * g->BT * SH;
     const float *y = layer_out(c, g, w, k) + (size_t)dir * H; /* h_t of this direction, row stride DH */
-    float *dxp = w->xp, *dhp = w->dhp, *dhs = w->step, *dh = w->dh, *dc = w->dc;
+    float *dxp = w->xp, *dhp = g->shared_grad ? w->xp : w->dhp, *dhs = w->step, *dh = w->dh, *dc = w->dc;
     float *h0 = w->h, *c0 = w->c; /* the states before each sample's first step, as forward had them */
     load_state(h0, init_of(c, RNN_H0), g, ld);
     if (g->C)
@@ -344,7 +356,8 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
      * weight-gradient GEMMs; without lengths every row is written */
     if (x->len) {
         memset(dxp, 0, g->BT * GH * sizeof(float));
-        memset(dhp, 0, g->BT * GH * sizeof(float));
+        if (dhp != dxp)
+            memset(dhp, 0, g->BT * GH * sizeof(float));
     }
 
     /* the carried gradients start from those of this direction's final states */
@@ -361,7 +374,8 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
      * recurrent gradients of one step are rows t of dhp with stride T·G·H:
      * the cell writes them there and the GEMM reads them in place. With
      * lengths, samples are at different t: gather them in dhs (zero for the
-     * samples that are done) and copy them out. */
+     * samples that are done). A cell with shared_grad writes dxp only, which
+     * is then dhp. */
     const int dense = !x->len;
     for (int32_t s = g->T - 1; s >= 0; s--) {
         if (!dense)
@@ -373,18 +387,22 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
                 continue;
             size_t row = (size_t)b * g->T + t;
             float *dhb = dh + (size_t)b * H;
-            const float *dyr = w->dY + row * DH + (size_t)dir * H;
-            for (int32_t j = 0; j < H; j++) // y_t = h_t
-                dhb[j] += dyr[j];
-            float *dhr = dense ? dhp + row * GH : dhs + (size_t)b * GH;
+            if (dy) {
+                const float *dyr = dy + row * DH + (size_t)dir * H;
+                for (int32_t j = 0; j < H; j++) // y_t = h_t
+                    dhb[j] += dyr[j];
+            }
+            float *dhr = g->shared_grad ? NULL : dense ? dhp + row * GH : dhs + (size_t)b * GH;
             /* the state this step started from: the previous step's, or the initial one */
             size_t prev = dir ? row + 1 : row - 1;
             const float *hprev = s == 0 ? h0 + (size_t)b * H : y + prev * DH;
             const float *cprev = !g->C ? NULL : s == 0 ? c0 + (size_t)b * H : save + prev * SH + 4 * (size_t)H;
             cell->bwd(H, save + row * SH, hprev, cprev, dhb, g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhr,
                       peep, peep ? dp[4] : NULL);
-            if (!dense)
+            if (!dense && dhr)
                 memcpy(dhp + row * GH, dhr, (size_t)GH * sizeof(float));
+            else if (!dense)
+                memcpy(dhs + (size_t)b * GH, dhp + row * GH, (size_t)GH * sizeof(float));
         }
         if (dense) // dh += dhp[:, t] W_hh
             sa_gemm(0, 0, g->B, H, GH, 1.0f, dhp + (size_t)t_all * GH, g->T * GH, Whh, H, 1.0f, dh, H);
@@ -417,22 +435,18 @@ void sa_rnn_backward(sa_op_ctx *c)
     rnn_ws w;
     ws_layout(&g, c->ws, &w);
     size_t seq = g.BT * g.D * g.H;
-    if (c->def->iarg[RNN_SEQ])
-        memcpy(w.dY, c->out[0]->grad, seq * sizeof(float));
-    else
-        memset(w.dY, 0, seq * sizeof(float));
+    /* the top layer reads the output's gradient in place (NULL without a
+     * sequence output); below it the layers alternate between dX and dY */
+    const float *dy = c->def->iarg[RNN_SEQ] ? c->out[0]->grad : NULL;
+    float *between[2] = {w.dX, w.dY};
     for (int32_t k = g.L - 1; k >= 0; k--) {
         const float *xin = k == 0 ? c->in[0]->data : layer_out(c, &g, &w, k - 1);
-        float *dxin = k == 0 ? c->in[0]->grad : w.dX;
+        float *dxin = k == 0 ? c->in[0]->grad : between[(g.L - 1 - k) % 2];
         if (k > 0)
-            memset(w.dX, 0, seq * sizeof(float));
+            memset(dxin, 0, seq * sizeof(float));
         for (int32_t dir = 0; dir < g.D; dir++)
-            backward_dir(c, &g, &w, k, dir, xin, dxin);
-        if (k > 0) { // the input gradient of layer k is the output gradient of layer k − 1
-            float *t = w.dY;
-            w.dY = w.dX;
-            w.dX = t;
-        }
+            backward_dir(c, &g, &w, k, dir, xin, dy, dxin);
+        dy = dxin; // the input gradient of layer k is the output gradient of layer k − 1
     }
 }
 

@@ -17,6 +17,8 @@ typedef struct sa_rnn_cell {
     int32_t G;      /* gate blocks of H in each projection (GRU 3, LSTM 4) */
     int32_t S;      /* floats saved per unit and step for backward */
     int32_t has_c;  /* carries a cell state c besides h */
+    int32_t shared_grad; /* the input and recurrent projections get the same
+                            gradient: bwd writes dx only and dhr is NULL */
     /* One step of one sample. xr, hr: (G·H) input and recurrent projections
      * (biases included; the cell may overwrite hr as scratch); h, c: state in,
      * new state out; save: (S·H) for backward (scratch in inference); peep:
@@ -25,7 +27,8 @@ typedef struct sa_rnn_cell {
                 const float *peep);
     /* Inverse of fwd. dh: in dL/dh_t, out the part of dL/dh_{t-1} that does not
      * go through W_hh; dc: in dL/dc_t, out dL/dc_{t-1}; dx, dhr: (G·H) gradients
-     * of the input and recurrent projections; dpeep: (3·H) accumulated. */
+     * of the input and recurrent projections (dhr NULL if shared_grad); dpeep:
+     * (3·H) accumulated. */
     void (*bwd)(int32_t H, const float *save, const float *hprev, const float *cprev, float *dh,
                 float *dc, float *dx, float *dhr, const float *peep, float *dpeep);
 } sa_rnn_cell;

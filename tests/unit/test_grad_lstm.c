@@ -100,7 +100,8 @@ int main(void)
     case_lstm("lstm L1 c0 only seq", 1, 0, 1, 0, NULL, C0, 1014);
     case_lstm("lstm L2 bi h0 c0 seq lengths", 2, 1, 1, 0, LEN3_T5, H0 | C0, 1015);
     case_lstm("lstm L2 bi peep h0 c0 last len", 2, 1, 0, 1, LEN3_T5, H0 | C0, 1016);
-    case_lstm("lstm L3 last lengths", 3, 0, 0, 0, LEN3_T5, H0 | C0, 1017); /* two layer-buffer swaps */
+    case_lstm("lstm L3 last lengths", 3, 0, 0, 0, LEN3_T5, H0 | C0, 1017); /* gradients between layers alternate */
+    case_lstm("lstm L3 bi seq lengths", 3, 1, 1, 0, LEN3_T5, 0, 1018);     /* ... with the top read in place */
     case_ports(0, 1101);
     case_ports(1, 1102);
     case_port_only(0, 1103);

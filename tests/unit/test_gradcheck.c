@@ -435,7 +435,8 @@ int main(void)
     case_gru("gru L2 bi last", 2, 1, 0, NULL, 0);
     case_gru("gru L2 bi seq lengths", 2, 1, 1, LEN3_T5, 0);
     case_gru("gru L2 bi last lengths", 2, 1, 0, LEN3_T5, 0);
-    case_gru("gru L3 last lengths", 3, 0, 0, LEN3_T5, 0); /* two swaps of the layer buffers */
+    case_gru("gru L3 last lengths", 3, 0, 0, LEN3_T5, 0); /* gradients between layers alternate */
+    case_gru("gru L3 bi seq", 3, 1, 1, NULL, 0);           /* ... with the top read in place */
     case_gru("gru L1 h0 last", 1, 0, 0, NULL, 1);
     case_gru("gru L2 bi h0 seq lengths", 2, 1, 1, LEN3_T5, 1);
     case_gru_final_state();
