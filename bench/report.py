@@ -23,6 +23,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import flops      # noqa: E402
+import need       # noqa: E402
 import table      # noqa: E402
 import targets    # noqa: E402
 import workloads  # noqa: E402
@@ -83,7 +84,8 @@ def summarise(runs):
             "peak_kb": max(r["peak_rss_kb"] for r in ok),
             "base_kb": statistics.median(r["base_rss_kb"] for r in ok),
             "params": ok[0]["params"], "blas_threads": ok[0]["blas_threads"], "version": ok[0]["version"],
-            "mem": {k: ok[0][k] for k in ("mem_values", "mem_grads", "mem_workspace", "mem_arena") if k in ok[0]}}
+            "mem": {k: ok[0][k] for k in ("mem_values", "mem_grads", "mem_workspace", "mem_scratch", "mem_arena")
+                    if k in ok[0]}}
 
 
 def measure(c, threads, a):
@@ -111,7 +113,9 @@ def build_row(c, threads, m, g):
            "label": c.label(), "threads": threads, "step_gflop": f / 1e9, "sgemm_shape": [M, N, K],
            "sa_ms": s.get("ms"), "torch_ms": t.get("ms"), "sa_cpu_ms": s.get("cpu_ms"),
            "torch_cpu_ms": t.get("cpu_ms"), "sa_spread": s.get("spread"),
-           "torch_spread": t.get("spread"), "sa_peak_kb": s.get("peak_kb"), "sa_mem": s.get("mem"), "sa_base_kb": s.get("base_kb"),
+           "torch_spread": t.get("spread"), "sa_peak_kb": s.get("peak_kb"), "sa_mem": s.get("mem"),
+           "sa_base_kb": s.get("base_kb"),
+           "need_bytes": need.need_bytes(c.workload, c.B, c.T, c.H, c.t_out) if c.mode == "train" else None,
            "torch_peak_kb": t.get("peak_kb"), "torch_base_kb": t.get("base_kb"),
            "sa_blas_threads": s.get("blas_threads"), "torch_threads": t.get("blas_threads"),
            "sgemm_gflops": g.get("gflops"), "errors": [x["error"] for x in (s, t, g) if "error" in x]}

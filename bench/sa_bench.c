@@ -169,11 +169,12 @@ int main(int argc, char **argv)
            "\"B\": %d, \"T\": %d, \"H\": %d, \"t_out\": %d, \"threads\": %d, \"blas_threads\": %d, "
            "\"params\": %zu, \"iters\": %d, \"mean_ms\": %.6f, \"p10_ms\": %.6f, \"p90_ms\": %.6f, "
            "\"median_ms\": %.6f, \"cpu_median_ms\": %.6f, \"base_rss_kb\": %ld, \"peak_rss_kb\": %ld, "
-           "\"mem_values\": %zu, \"mem_grads\": %zu, \"mem_workspace\": %zu, \"mem_arena\": %zu}\n",
+           "\"mem_values\": %zu, \"mem_grads\": %zu, \"mem_workspace\": %zu, \"mem_scratch\": %zu, "
+           "\"mem_arena\": %zu}\n",
            sa_version_string(), o.workload, o.mode, (int)o.size.B, (int)o.size.T, (int)o.size.H,
            (int)o.size.t_out, o.threads, bu_blas_threads(), np, n, total / n, bu_quantile(ms, n, 0.1),
            bu_quantile(ms, n, 0.9), bu_quantile(ms, n, 0.5), bu_quantile(cpu, n, 0.5), base_kb, bu_status_kb("VmHWM"),
-           mem.values, mem.grads, mem.workspace, mem.arena);
+           mem.values, mem.grads, mem.workspace, mem.scratch, mem.arena);
     sa_optim_destroy(r.opt);
     sa_model_destroy(r.bm.m);
     for (int i = 0; i < r.bm.n_in; i++)

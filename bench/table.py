@@ -12,7 +12,7 @@ GROUP_TITLES = {
 
 HEADER = ("| case | mode | thr | seqattn ms | torch ms | torch/sa | torch/sa CPU | sa GFLOP/s | torch GFLOP/s "
           "| sgemm GFLOP/s (M×N×K) | sa/sgemm | peak RSS MB sa / torch (Δ) "
-          "| sa activations MB: values + workspace / grads | spread sa / torch |")
+          "| sa MB: activations / backward's need (×); grads, scratch | spread sa / torch |")
 
 
 def _f(x, fmt):
@@ -34,13 +34,16 @@ def row_md(r):
     mem = r.get("sa_mem") or {}
     mb = lambda k: mem[k] / 2**20 if k in mem else None
     kept = mb("mem_values") + mb("mem_workspace") if "mem_values" in mem and "mem_workspace" in mem else None
+    need_mb = r["need_bytes"] / 2**20 if r.get("need_bytes") else None
+    times = f" ({kept / need_mb:.2f}×)" if kept is not None and need_mb else ""
     frac = r["sa_gflops"] / r["sgemm_gflops"] if r.get("sa_gflops") and r.get("sgemm_gflops") else None
     warn = " ⚠ params differ" if r.get("params_mismatch") else ""
     return (f"| {r['label']}{warn} | {r['mode']} | {r['threads']} | {_ms(r.get('sa_ms'))} | {_ms(r.get('torch_ms'))} "
             f"| **{_f(r.get('ratio'), '.2f')}** | {_f(r.get('cpu_ratio'), '.2f')} | {_f(r.get('sa_gflops'), '.1f')} | {_f(r.get('torch_gflops'), '.1f')} "
             f"| {_f(r.get('sgemm_gflops'), '.1f')} ({shape}) | {_f(frac, '.0%')} "
             f"| {_f(sa_mb, '.0f')} / {_f(t_mb, '.0f')} ({_f(t_delta, '.0f')}) "
-            f"| {_f(kept, '.1f')} / {_f(mb('mem_grads'), '.1f')} "
+            f"| {_f(kept, '.1f')} / {_f(need_mb, '.1f')}{times}; {_f(mb('mem_grads'), '.1f')}, "
+            f"{_f(mb('mem_scratch'), '.1f')} "
             f"| {_f(r.get('sa_spread'), '.0%')} / {_f(r.get('torch_spread'), '.0%')} |")
 
 

@@ -111,6 +111,9 @@ typedef struct sa_op_ctx {
     float *param[SA_MAX_PARAMS];  /* this node's parameters, spec order */
     float *pgrad[SA_MAX_PARAMS];
     void *ws;                     /* workspace: ws_bytes(), kept until backward */
+    void *scratch;                /* scratch_bytes(), shared by all nodes: valid
+                                     during one forward/backward/step call, its
+                                     content undefined when the call starts */
     int train;
     /* step execution (sa_step): */
     int stepping;                 /* 1 while running one step of a stepped node */
@@ -136,8 +139,13 @@ struct sa_layer_ops {
     /* Sets out[k]->T and ->len from the inputs' runtime shapes (B is set by the
      * driver to in[0]->B), validates runtime agreement. */
     sa_status (*reshape)(sa_op_ctx *c);
-    /* Workspace bytes for the current shapes (0 if none). */
+    /* Workspace bytes for the current shapes (0 if none): what the node
+     * keeps from its forward for its backward (and for hooks). */
     size_t (*ws_bytes)(const sa_op_ctx *c);
+    /* Scratch bytes (0 or NULL if none): temporaries of one call. All nodes
+     * share one region, sized for the largest, so a deep model pays for its
+     * largest layer's temporaries only. */
+    size_t (*scratch_bytes)(const sa_op_ctx *c);
     sa_status (*forward)(sa_op_ctx *c);
     /* Accumulates (+=) into in[i]->grad (when non-NULL) and pgrad. */
     void (*backward)(sa_op_ctx *c);

@@ -362,16 +362,24 @@ typedef struct sa_memory_info {
     size_t inputs;      /**< the model's copies of input data and lengths */
     size_t values;      /**< every node's output */
     size_t grads;       /**< every node's gradient (training forwards; 0 in inference) */
-    size_t workspace;   /**< layers' workspaces: what backward reads (gates, attention
-                             weights, ...) plus scratch; smaller in inference */
-    size_t arena;       /**< allocated for values + grads + workspace: the largest
-                             plan so far (the arena grows, never shrinks) */
+    size_t workspace;   /**< layers' workspaces: what they keep from forward for
+                             backward (gates, attention weights, ...); smaller in
+                             inference. values + workspace of a training forward
+                             is its activation memory. */
+    size_t arena;       /**< allocated for values + grads + workspace + scratch: the
+                             largest plan so far (the arena grows, never shrinks) */
     size_t step_state;  /**< recurrent states and key/value caches of step execution */
+    size_t scratch;     /**< temporaries of one layer call (e.g. the gradients of a
+                             recurrent layer's projections), one region shared by all
+                             layers, as large as the largest layer's. Filled when
+                             struct_size covers it (callers built before 0.1.0's
+                             final header pass the smaller struct, without it). */
 } sa_memory_info;
-#define SA_MEMORY_INFO_INIT sizeof(sa_memory_info), 0, 0, 0, 0, 0, 0, 0
+#define SA_MEMORY_INFO_INIT sizeof(sa_memory_info), 0, 0, 0, 0, 0, 0, 0, 0
 
 /** Fills *out with the model's memory use.
- *  @return SA_OK; SA_ERR_INVALID_ARG (NULL, out->struct_size too small). */
+ *  @return SA_OK; SA_ERR_INVALID_ARG (NULL, out->struct_size smaller than the
+ *  struct up to step_state). */
 SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
 
 /** Sets how many BLAS threads this model's large matrix products use.

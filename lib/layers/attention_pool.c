@@ -7,12 +7,23 @@
 
 /* workspace: alpha, e, de (B*T each) | U, dU (B*T*F each, additive only).
  * Backward writes only de and dU, so it may run twice after one forward. */
+/* Workspace: the weights α and scores e (B·T each), then for additive scores
+ * U = tanh(H Wᵀ + b) (B·T·F). Scratch, backward only: de (B·T), then dU
+ * (B·T·F) for additive scores. */
 static size_t pool_ws(const sa_op_ctx *c)
 {
     const sa_tensor *h = c->in[0];
     size_t rows = (size_t)h->B * h->T;
-    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? 2 * rows * h->F : 0;
-    return (3 * rows + u) * sizeof(float);
+    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? rows * h->F : 0;
+    return (2 * rows + u) * sizeof(float);
+}
+
+static size_t pool_scratch(const sa_op_ctx *c)
+{
+    const sa_tensor *h = c->in[0];
+    size_t rows = (size_t)h->B * h->T;
+    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? rows * h->F : 0;
+    return (rows + u) * sizeof(float);
 }
 
 static int32_t pool_params(const sa_node_def *d, sa_param_spec *s)
@@ -35,7 +46,7 @@ static sa_status pool_forward(sa_op_ctx *c)
     const sa_tensor *h = c->in[0];
     int32_t B = h->B, T = h->T, F = h->F;
     size_t rows = (size_t)B * T;
-    float *alpha = c->ws, *e = alpha + rows, *U = e + 2 * rows;
+    float *alpha = c->ws, *e = alpha + rows, *U = e + rows;
     const float *W = c->param[0], *bias = c->param[1];
     if (c->def->iarg[0] == SA_SCORE_ADDITIVE) {
         for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)   (B*T, F)
@@ -73,8 +84,8 @@ static void pool_backward(sa_op_ctx *c)
     sa_tensor *h = c->in[0];
     int32_t B = h->B, T = h->T, F = h->F;
     size_t rows = (size_t)B * T;
-    const float *alpha = c->ws, *e = alpha + rows, *U = e + 2 * rows;
-    float *de = (float *)e + rows, *dU = (float *)U + rows * F;
+    const float *alpha = c->ws, *e = alpha + rows, *U = e + rows;
+    float *de = c->scratch, *dU = de + rows;
     const float *dctx = c->out[0]->grad;
     for (int32_t b = 0; b < B; b++) {
         int32_t L = sa_len(h, b);
@@ -147,6 +158,7 @@ const sa_layer_ops sa_op_attention_pool = {
     .params = pool_params,
     .reshape = sa_reshape_one,
     .ws_bytes = pool_ws,
+    .scratch_bytes = pool_scratch,
     .forward = pool_forward,
     .backward = pool_backward,
     .attention = pool_attention,

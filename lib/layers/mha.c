@@ -127,13 +127,16 @@ typedef struct attn_ws {
     float *P, *Q, *K, *V, *O, *dO, *dQ, *dK, *dV, *dS;
 } attn_ws;
 
-/* Workspace, in floats. Whole sequence: P (B·H·Tq·Tk) first, for the hook;
- * mha adds the projections Q, O (B·Tq·E), K, V (B·Tk·E) and the backward
- * scratch dO, dQ (B·Tq·E), dK, dV (B·Tk·E); both have dS (Tq·Tk). Stepping:
- * mha's Q and O of the step only (keys, values and P are in the step state).
- * Backward writes only dO..dS, so it can run twice after one forward.
- * @return the size, SIZE_MAX when it overflows. */
-static size_t ws_layout(const sa_op_ctx *c, float *base, attn_ws *w)
+/* Workspace (kept for backward and the hook), in floats. Whole sequence:
+ * P (B·H·Tq·Tk) first, for the hook; mha adds the projections Q, O (B·Tq·E)
+ * and K, V (B·Tk·E). Stepping: mha's Q and O of the step only (keys, values
+ * and P are in the step state).
+ * Scratch (whole sequence): mha's dO, dQ (B·Tq·E), dK, dV (B·Tk·E); both
+ * kinds' dS (Tq·Tk). Backward writes only scratch, so it can run twice after
+ * one forward.
+ * @return the bytes of the region `which` asks for (0: workspace, 1:
+ * scratch), SIZE_MAX when it overflows. */
+static size_t ws_layout(const sa_op_ctx *c, float *keep, float *scratch, attn_ws *w, int which)
 {
     size_t B = (size_t)c->in[0]->B, Tq = (size_t)c->in[0]->T, Tk = (size_t)c->in[1]->T;
     size_t E = (size_t)c->def->iarg[A_E], H = (size_t)c->def->iarg[A_HEADS];
@@ -145,16 +148,19 @@ static size_t ws_layout(const sa_op_ctx *c, float *base, attn_ws *w)
     size_t q = mha ? B * Tq * E : 0, k = mha && full ? B * Tk * E : 0, gq = full ? q : 0;
     size_t sizes[10] = {full ? B * H * Tq * Tk : 0, q, k, k, q, gq, gq, k, k, full ? Tq * Tk : 0};
     float **slots[10] = {&w->P, &w->Q, &w->K, &w->V, &w->O, &w->dO, &w->dQ, &w->dK, &w->dV, &w->dS};
-    size_t off = 0;
+    size_t off[2] = {0, 0};
     for (int i = 0; i < 10; i++) {
+        int r = i < 5 ? 0 : 1; /* P, Q, K, V, O are kept; the gradients are scratch */
+        float *base = r == 0 ? keep : scratch;
         if (base)
-            *slots[i] = base + off;
-        off += sizes[i];
+            *slots[i] = base + off[r];
+        off[r] += sizes[i];
     }
-    return off * sizeof(float);
+    return off[which] * sizeof(float);
 }
 
-static size_t attn_ws_bytes(const sa_op_ctx *c) { return ws_layout(c, NULL, &(attn_ws){0}); }
+static size_t attn_ws_bytes(const sa_op_ctx *c) { return ws_layout(c, NULL, NULL, &(attn_ws){0}, 0); }
+static size_t attn_scratch_bytes(const sa_op_ctx *c) { return ws_layout(c, NULL, NULL, &(attn_ws){0}, 1); }
 
 /* ------------------------------------------------------------- step state */
 
@@ -230,7 +236,7 @@ static sa_status attn_forward(sa_op_ctx *c)
     sa_attn_dims a = dims(c, k->T);
     a.klen = k->len;
     attn_ws w;
-    ws_layout(c, c->ws, &w);
+    ws_layout(c, c->ws, c->scratch, &w, 0);
     mark_full(c);
     if (!is_mha(c->def)) {
         sa_attn_forward(&a, seq(q->data, q->T, q->F), seq(k->data, k->T, k->F), seq(v->data, v->T, v->F), w.P,
@@ -255,7 +261,7 @@ static void attn_backward(sa_op_ctx *c)
     sa_attn_dims a = dims(c, k->T);
     a.klen = k->len;
     attn_ws w;
-    ws_layout(c, c->ws, &w);
+    ws_layout(c, c->ws, c->scratch, &w, 0);
     /* self-attention passes one node three times: its gradient pointers are
      * the same, and every contribution below is added (+=), never stored */
     if (!is_mha(c->def)) {
@@ -343,7 +349,7 @@ static sa_status attn_step(sa_op_ctx *c)
         return SA_OK;
     }
     attn_ws w;
-    ws_layout(c, c->ws, &w);
+    ws_layout(c, c->ws, c->scratch, &w, 0);
     mha_w p = weights(c);
     project(w.Q, E, q->data, B, E, p.W[0], p.b[0], E); // Q = q Wqᵀ + bq   (B, E)
     sa_attn_forward(&a, seq(w.Q, 1, E), K, V, P, seq(w.O, 1, E));
@@ -386,6 +392,7 @@ const sa_layer_ops sa_op_mha = {
     .params = mha_params,
     .reshape = attn_reshape,
     .ws_bytes = attn_ws_bytes,
+    .scratch_bytes = attn_scratch_bytes,
     .forward = attn_forward,
     .backward = attn_backward,
     .attention = attn_attention,
@@ -398,6 +405,7 @@ const sa_layer_ops sa_op_sdpa = {
     .rebuild = sdpa_rebuild,
     .reshape = attn_reshape,
     .ws_bytes = attn_ws_bytes,
+    .scratch_bytes = attn_scratch_bytes,
     .forward = attn_forward,
     .backward = attn_backward,
     .attention = attn_attention,

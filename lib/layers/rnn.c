@@ -33,21 +33,21 @@ static rnn_dims dims(const sa_op_ctx *c)
 
 static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g->D * g->H; }
 
-/* Workspace, in floats:
- *   per (layer, dir): save (BT·S·H)
+/* Workspace (kept from forward to backward), in floats, training only:
+ *   per (layer, dir): save (BT·S·H), what the cell keeps of each step
  *   per layer below the top, and the top one without a sequence output:
  *            output sequence (BT·D·H)
- *   hfinal, cfinal (L·D·B·H each)
- *   scratch: xp / dxp (BT·G·H), dhp (BT·G·H; none when the cell's projections
- *            share their gradient, the LSTM's: dhp is then dxp), step (B·G·H),
- *            h, c, dh, dc (B·H each), dX (BT·D·H, L ≥ 2) and dY (BT·D·H,
- *            L ≥ 3): the gradients between layers, alternating; the top
- *            layer reads the output's gradient in place.
- * In inference nothing is kept for backward: save is one (S·H) scratch the
- * cell reuses, and dhp, dX, dY are empty.
+ * Scratch (sa_op_ctx.scratch, temporaries of one call):
+ *   xp / dxp (BT·G·H), dhp (BT·G·H; none when the cell's projections share
+ *   their gradient, the LSTM's: dhp is then dxp), step (B·G·H), h, c, dh, dc
+ *   (B·H each), hfinal, cfinal (L·D·B·H each), dX (BT·D·H, L ≥ 2) and dY
+ *   (BT·D·H, L ≥ 3): the gradients between layers, alternating (the top layer
+ *   reads the output's gradient in place); wt: W_hh transposed (H·G·H) when
+ *   vec_mat_path().
+ * In inference nothing is kept: save is one (S·H) scratch the cell reuses,
+ * the lower layers' outputs are scratch, and dhp, dX, dY are empty.
  * Backward reads h_{t-1} from the layer's output sequence and c_{t-1} from the
- * previous step's save (or the initial states), so neither is copied per step.
- *   wt: W_hh transposed (H·G·H) when vec_mat_path(), else empty */
+ * previous step's save (or the initial states), so neither is copied per step. */
 typedef struct rnn_ws {
     float *save, *outs, *hfinal, *cfinal, *xp, *dhp, *step, *h, *c, *dh, *dc, *dY, *dX, *wt;
 } rnn_ws;
@@ -62,7 +62,10 @@ static int vec_mat_path(const rnn_dims *g)
     return g->B == 1 && g->T >= 32 && (size_t)g->G * g->H * g->H <= ((size_t)1 << 16);
 }
 
-static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
+/* Places the buffers: kept ones from `keep`, temporaries from `scratch`
+ * (either may be NULL to size only). @return the floats of the region
+ * `which` asks for (0: workspace, 1: scratch). */
+static size_t ws_layout(const rnn_dims *g, float *keep, float *scratch, rnn_ws *w, int which)
 {
     size_t BT = g->BT, H = (size_t)g->H, LD = (size_t)g->L * g->D, DH = (size_t)g->D * H;
     size_t GH = (size_t)g->G * H, BH = (size_t)g->B * H, C = (size_t)g->C;
@@ -76,13 +79,15 @@ static size_t ws_layout(const rnn_dims *g, float *base, rnn_ws *w)
                         vec_mat_path(g) ? GH * H : 0};
     float **slots[14] = {&w->save, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
                          &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX, &w->wt};
-    size_t off = 0;
+    size_t off[2] = {0, 0};
     for (int i = 0; i < 14; i++) {
+        int r = (i <= 1 && g->train) ? 0 : 1; /* save and outs are kept in training */
+        float *base = r == 0 ? keep : scratch;
         if (base)
-            *slots[i] = base + off;
-        off += sizes[i];
+            *slots[i] = base + off[r];
+        off[r] += sizes[i];
     }
-    return off;
+    return off[which];
 }
 
 size_t sa_rnn_ws_bytes(const sa_op_ctx *c)
@@ -92,7 +97,15 @@ size_t sa_rnn_ws_bytes(const sa_op_ctx *c)
     long double est = (long double)g.L * g.D * g.BT * g.H * (g.S + 3 + 2 * g.G + 4.0L);
     if (est * sizeof(float) > (long double)(SIZE_MAX / 4))
         return SIZE_MAX;
-    return ws_layout(&g, NULL, &(rnn_ws){0}) * sizeof(float);
+    return ws_layout(&g, NULL, NULL, &(rnn_ws){0}, 0) * sizeof(float);
+}
+
+size_t sa_rnn_scratch_bytes(const sa_op_ctx *c)
+{
+    if (sa_rnn_ws_bytes(c) == SIZE_MAX) /* the same bound covers both regions */
+        return SIZE_MAX;
+    rnn_dims g = dims(c);
+    return ws_layout(&g, NULL, NULL, &(rnn_ws){0}, 1) * sizeof(float);
 }
 
 int32_t sa_rnn_params(const sa_node_def *d, sa_param_spec *s)
@@ -234,7 +247,7 @@ static sa_status run_forward(sa_op_ctx *c, const float *carry)
 {
     rnn_dims g = dims(c);
     rnn_ws w;
-    ws_layout(&g, c->ws, &w);
+    ws_layout(&g, c->ws, c->scratch, &w, 0);
     size_t H = (size_t)g.H;
     for (int32_t k = 0; k < g.L; k++) {
         const float *xin = k == 0 ? c->in[0]->data : layer_out(c, &g, &w, k - 1);
@@ -269,7 +282,7 @@ sa_status sa_rnn_step(sa_op_ctx *c)
     if (!carry)
         return sa_fail(SA_ERR_NO_MEMORY, "sa_step: cannot allocate the states of '%s'", c->def->name);
     rnn_ws w;
-    ws_layout(&g, c->ws, &w);
+    ws_layout(&g, c->ws, c->scratch, &w, 0);
     sa_status s = run_forward(c, c->pos == 0 ? NULL : carry);
     memcpy(carry, w.hfinal, LDBH * sizeof(float));
     if (g.C)
@@ -433,7 +446,7 @@ void sa_rnn_backward(sa_op_ctx *c)
 {
     rnn_dims g = dims(c);
     rnn_ws w;
-    ws_layout(&g, c->ws, &w);
+    ws_layout(&g, c->ws, c->scratch, &w, 0);
     size_t seq = g.BT * g.D * g.H;
     /* the top layer reads the output's gradient in place (NULL without a
      * sequence output); below it the layers alternate between dX and dY */
@@ -456,7 +469,8 @@ static sa_node rnn_port(sa_graph *g, sa_node p, int32_t k);
 /* GRU and LSTM differ only in their cell (cell_of), so they share every op */
 #define RNN_OPS                                                                                  \
     .params = sa_rnn_params, .reshape = sa_rnn_reshape, .ws_bytes = sa_rnn_ws_bytes,            \
-    .forward = sa_rnn_forward, .backward = sa_rnn_backward, .step = sa_rnn_step,               \
+    .scratch_bytes = sa_rnn_scratch_bytes, .forward = sa_rnn_forward, .backward = sa_rnn_backward, \
+    .step = sa_rnn_step,                                                                         \
     .can_step = sa_rnn_can_step, .rebuild = rnn_rebuild, .port = rnn_port
 
 const sa_layer_ops sa_op_gru = {.kind = "gru", RNN_OPS};

@@ -39,6 +39,7 @@ extern const sa_rnn_cell sa_gru_cell, sa_lstm_cell;
 int32_t sa_rnn_params(const sa_node_def *d, sa_param_spec *s);
 sa_status sa_rnn_reshape(sa_op_ctx *c);
 size_t sa_rnn_ws_bytes(const sa_op_ctx *c);
+size_t sa_rnn_scratch_bytes(const sa_op_ctx *c);
 sa_status sa_rnn_forward(sa_op_ctx *c);
 void sa_rnn_backward(sa_op_ctx *c);
 sa_status sa_rnn_step(sa_op_ctx *c);

@@ -37,6 +37,8 @@ struct sa_model {
     float *grad_region;         /* start and size of all node gradients */
     size_t grad_region_bytes;
     size_t plan_values, plan_ws; /* bytes of node outputs and workspaces in the last plan */
+    void *scratch;              /* the scratch region shared by all nodes (sa_op_ctx.scratch) */
+    size_t plan_scratch;        /* its bytes in the last plan */
     unsigned char *live;        /* per node: reached by the current backward */
     void **state;               /* per node: state kept across steps (sa_ctx_state) */
     size_t *state_cap;

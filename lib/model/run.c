@@ -93,6 +93,7 @@ void sa_model_ctx(sa_model *m, sa_node id, sa_op_ctx *c)
         c->pgrad[k] = m->grads + e->off;
     }
     c->ws = m->ws[id];
+    c->scratch = m->scratch;
     c->train = m->fwd_state == SA_FWD_TRAIN;
     c->model = m;
     c->id = id;
@@ -167,17 +168,25 @@ sa_status sa_model_plan(sa_model *m, int train, const char *fn)
             return sa_fail(SA_ERR_OVERFLOW, "%s: node '%s' would hold %d x %d x %d values", fn, d->name,
                            (int)v->B, (int)v->T, (int)v->F);
     }
-    /* sizes: outputs of computed nodes, gradients of all nodes in training, workspaces */
-    size_t total = 0;
-    for (int pass = 0; pass < 3; pass++)
+    /* sizes: outputs of computed nodes, gradients of all nodes in training,
+     * workspaces, and one scratch region as large as the largest node's */
+    size_t total = 0, scratch = 0;
+    for (int pass = 0; pass < 4; pass++)
         for (sa_node id = 0; id < m->count; id++) {
             const sa_node_def *d = &m->nodes[id];
             size_t bytes = 0;
-            if (pass == 2) {
-                if (d->ops->ws_bytes) {
+            if (pass >= 2) {
+                size_t (*size_of)(const sa_op_ctx *) = pass == 2 ? d->ops->ws_bytes : d->ops->scratch_bytes;
+                if (size_of) {
                     sa_op_ctx c;
                     sa_model_ctx(m, id, &c);
-                    bytes = d->ops->ws_bytes(&c);
+                    bytes = size_of(&c);
+                }
+                if (pass == 3) {
+                    if (bytes == SIZE_MAX || align_up(bytes) < bytes)
+                        return sa_fail(SA_ERR_OVERFLOW, "%s: scratch memory overflows at '%s'", fn, d->name);
+                    scratch = align_up(bytes) > scratch ? align_up(bytes) : scratch;
+                    continue;
                 }
             } else if (pass == 1 ? train : d->ops != &sa_op_input) {
                 size_t n;
@@ -188,6 +197,8 @@ sa_status sa_model_plan(sa_model *m, int train, const char *fn)
             if (bytes == SIZE_MAX || !sa_add_ok(total, align_up(bytes), &total) || align_up(bytes) < bytes)
                 return sa_fail(SA_ERR_OVERFLOW, "%s: activation memory overflows at '%s'", fn, d->name);
         }
+    if (!sa_add_ok(total, scratch, &total))
+        return sa_fail(SA_ERR_OVERFLOW, "%s: activation memory overflows", fn);
     if (total > m->arena_cap) {
         free(m->arena);
         m->arena = NULL;
@@ -221,6 +232,8 @@ sa_status sa_model_plan(sa_model *m, int train, const char *fn)
         }
     }
     m->plan_ws = (size_t)(p - ws0);
+    m->scratch = p;
+    m->plan_scratch = scratch;
     return SA_OK;
 }
 

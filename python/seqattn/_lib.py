@@ -69,7 +69,7 @@ class ParamInfo(C.Structure):
 class MemoryInfo(C.Structure):
     _fields_ = [("struct_size", C.c_size_t), ("params", C.c_size_t), ("inputs", C.c_size_t),
                 ("values", C.c_size_t), ("grads", C.c_size_t), ("workspace", C.c_size_t),
-                ("arena", C.c_size_t), ("step_state", C.c_size_t)]
+                ("arena", C.c_size_t), ("step_state", C.c_size_t), ("scratch", C.c_size_t)]
 
 
 class OptimDesc(C.Structure):

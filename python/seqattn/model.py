@@ -390,7 +390,7 @@ class Model:
 
     def memory(self):
         """{kind: bytes} the model holds: params, inputs, values, grads,
-        workspace, arena, step_state (see sa_memory_info in the C header)."""
+        workspace, arena, step_state, scratch (see sa_memory_info in the C header)."""
         info = _lib.MemoryInfo(struct_size=C.sizeof(_lib.MemoryInfo))
         self._check(self._lib.sa_model_memory(self._ptr, C.byref(info)))
         return {name: getattr(info, name) for name, _ in _lib.MemoryInfo._fields_ if name != "struct_size"}

@@ -1,5 +1,6 @@
 /* test_errors_model.c — creating models, finding inputs, parameter access. */
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "err_check.h"
@@ -192,7 +193,8 @@ static void memory(void)
     EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(NULL, &info));
     EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(m, NULL));
     EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", NULL, sa_model_memory(NULL, NULL));
-    const size_t bad_size[] = {0, 1, sizeof(sa_memory_info) - 1};
+    const size_t oldest = offsetof(sa_memory_info, step_state) + sizeof(size_t); /* before `scratch` */
+    const size_t bad_size[] = {0, 1, oldest - 1};
     for (size_t i = 0; i < sizeof bad_size / sizeof *bad_size; i++) {
         sa_memory_info small = {SA_MEMORY_INFO_INIT};
         small.struct_size = bad_size[i];
@@ -200,6 +202,12 @@ static void memory(void)
         EXPECT(SA_ERR_INVALID_ARG, "sa_model_memory", m, sa_model_memory(m, &small));
         CHECK(small.params == 12345);
     }
+    /* an older caller's struct, without `scratch`: filled up to its size */
+    struct { sa_memory_info i; } old = {{SA_MEMORY_INFO_INIT}};
+    old.i.struct_size = oldest;
+    old.i.scratch = 54321;
+    EXPECT_OK(sa_model_memory(m, &old.i));
+    CHECK(old.i.struct_size == oldest && old.i.scratch == 54321 && old.i.params > 0);
     /* a newer caller's larger struct: known fields filled, the rest and struct_size kept */
     struct { sa_memory_info i; size_t extra; } big = {{SA_MEMORY_INFO_INIT}, 77};
     big.i.struct_size = sizeof big;

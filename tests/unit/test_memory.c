@@ -33,18 +33,20 @@ int main(void)
     /* outputs of the LSTM and the dense layer (the input's copy is counted in inputs) */
     CHECK(tr.values >= (size_t)B * T * (H + 1) * sizeof(float));
     CHECK(tr.grads >= tr.values);           /* a gradient per node, inputs included */
-    /* what the LSTM saves for backward: i, f, g, o, c' per step; with the
-     * input projections and per-step scratch, no more than ten vectors */
-    CHECK(tr.workspace >= (size_t)5 * B * T * H * sizeof(float));
-    CHECK(tr.workspace <= (size_t)10 * B * T * H * sizeof(float));
-    CHECK(tr.arena >= tr.values + tr.grads + tr.workspace);
+    /* what the LSTM keeps for backward: i, f, g, o, c' per step and nothing
+     * else (its output sequence is the node's value) */
+    CHECK(tr.workspace == (size_t)5 * B * T * H * sizeof(float));
+    /* the input projections and their gradients are one call's temporaries */
+    CHECK(tr.scratch >= (size_t)4 * B * T * H * sizeof(float));
+    CHECK(tr.arena >= tr.values + tr.grads + tr.workspace + tr.scratch);
 
     CHECK_OK(sa_forward(m, SA_INFER));
     sa_memory_info in = {SA_MEMORY_INFO_INIT};
     CHECK_OK(sa_model_memory(m, &in));
     CHECK(in.grads == 0);
-    /* inference keeps nothing for backward: the saves are gone */
-    CHECK(tr.workspace - in.workspace >= (size_t)5 * (B * T - 1) * H * sizeof(float));
+    /* inference keeps nothing: one step's gates are scratch, reused */
+    CHECK(in.workspace == 0);
+    CHECK(in.scratch >= (size_t)4 * B * T * H * sizeof(float)); /* the input projections */
     CHECK(in.arena == tr.arena);            /* the arena grows, never shrinks */
     CHECK(in.step_state == 0);
 
@@ -54,8 +56,9 @@ int main(void)
     sa_memory_info st = {SA_MEMORY_INFO_INIT};
     CHECK_OK(sa_model_memory(m, &st));
     CHECK(st.step_state >= 2 * (size_t)B * H * sizeof(float)); /* h and c carried */
-    fprintf(stderr, "train: values %zu grads %zu workspace %zu arena %zu; infer workspace %zu; step state %zu\n",
-            tr.values, tr.grads, tr.workspace, tr.arena, in.workspace, st.step_state);
+    fprintf(stderr, "train: values %zu grads %zu workspace %zu scratch %zu arena %zu; infer workspace %zu; "
+            "step state %zu\n", tr.values, tr.grads, tr.workspace, tr.scratch, tr.arena, in.workspace,
+            st.step_state);
     (void)y;
     sa_model_destroy(m);
     return tu_report();
