@@ -274,9 +274,11 @@ typedef struct sa_attn_dims {
  * an all-hidden row is all 0); O = P V. */
 void sa_attn_forward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_attn_view V, float *P,
                      sa_attn_view O);
-/* Accumulates (+=) into dQ, dK, dV (each skipped when its data is NULL);
- * dS is (Tq, Tk) scratch. */
+/* dQ, dK, dV (each skipped when its data is NULL) = beta · themselves + the
+ * gradient: beta 1 accumulates (self-attention passes one node three times),
+ * beta 0 overwrites, old contents ignored (every element is written); dS is
+ * (Tq, Tk) scratch. */
 void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_attn_view V, const float *P,
-                      sa_attn_view dO, float *dS, sa_attn_view dQ, sa_attn_view dK, sa_attn_view dV);
+                      sa_attn_view dO, float *dS, sa_attn_view dQ, sa_attn_view dK, sa_attn_view dV, float beta);
 
 #endif

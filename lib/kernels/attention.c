@@ -52,7 +52,7 @@ void sa_attn_forward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_a
 }
 
 void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_attn_view V, const float *P,
-                      sa_attn_view dO, float *dS, sa_attn_view dQ, sa_attn_view dK, sa_attn_view dV)
+                      sa_attn_view dO, float *dS, sa_attn_view dQ, sa_attn_view dK, sa_attn_view dV, float beta)
 {
     int32_t Tq = a->Tq, Tk = a->Tk, dk = a->dk, dv = a->dv;
     for (int32_t b = 0; b < a->B; b++)
@@ -62,7 +62,7 @@ void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_
             // O = P V
             sa_gemm(0, 1, Tq, Tk, dv, 1.0f, dObh, dO.ld, head(V, b, h, dv), V.ld, 0.0f, dS, Tk); // dP = dO Vᵀ
             if (dV.data)
-                sa_gemm(1, 0, Tk, dv, Tq, 1.0f, Pbh, Tk, dObh, dO.ld, 1.0f, head(dV, b, h, dv), dV.ld); // dV += Pᵀ dO
+                sa_gemm(1, 0, Tk, dv, Tq, 1.0f, Pbh, Tk, dObh, dO.ld, beta, head(dV, b, h, dv), dV.ld); // dV = β dV + Pᵀ dO
             // P = softmax(S) over the visible keys: dS = P ⊙ (dP − Σ_j P dP); hidden
             // keys have P = 0, so they (and an all-hidden row) get no gradient
             for (int32_t i = 0; i < Tq; i++) {
@@ -74,10 +74,10 @@ void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_
             }
             // S = scale Q Kᵀ
             if (dQ.data)
-                sa_gemm(0, 0, Tq, dk, Tk, a->scale, dS, Tk, head(K, b, h, dk), K.ld, 1.0f, head(dQ, b, h, dk),
-                        dQ.ld); // dQ += scale dS K
+                sa_gemm(0, 0, Tq, dk, Tk, a->scale, dS, Tk, head(K, b, h, dk), K.ld, beta, head(dQ, b, h, dk),
+                        dQ.ld); // dQ = β dQ + scale dS K
             if (dK.data)
-                sa_gemm(1, 0, Tk, dk, Tq, a->scale, dS, Tk, head(Q, b, h, dk), Q.ld, 1.0f, head(dK, b, h, dk),
-                        dK.ld); // dK += scale dSᵀ Q
+                sa_gemm(1, 0, Tk, dk, Tq, a->scale, dS, Tk, head(Q, b, h, dk), Q.ld, beta, head(dK, b, h, dk),
+                        dK.ld); // dK = β dK + scale dSᵀ Q
         }
 }

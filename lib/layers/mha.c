@@ -96,8 +96,9 @@ static void project(float *Y, int32_t ldy, const float *X, int32_t rows, int32_t
     sa_gemm(0, 1, rows, E, in, 1.0f, X, in, W, in, b ? 1.0f : 0.0f, Y, ldy);
 }
 
-static void project_backward(const float *dY, int32_t ldy, const float *X, float *dX, int32_t rows, int32_t in,
-                             const float *W, float *dW, float *db, int32_t E)
+/* dX = beta_dx · dX + dY W (beta_dx 0: dX's old contents are ignored). */
+static void project_backward(const float *dY, int32_t ldy, const float *X, float *dX, float beta_dx, int32_t rows,
+                             int32_t in, const float *W, float *dW, float *db, int32_t E)
 {
     // Y = X Wᵀ + b
     sa_gemm(1, 0, E, in, rows, 1.0f, dY, ldy, X, in, 1.0f, dW, in); // dW += dYᵀ X
@@ -106,7 +107,7 @@ static void project_backward(const float *dY, int32_t ldy, const float *X, float
             for (int32_t e = 0; e < E; e++)
                 db[e] += dY[(size_t)r * ldy + e];
     if (dX)
-        sa_gemm(0, 0, rows, in, E, 1.0f, dY, ldy, W, in, 1.0f, dX, in); // dX += dY W
+        sa_gemm(0, 0, rows, in, E, 1.0f, dY, ldy, W, in, beta_dx, dX, in); // dX = β dX + dY W
 }
 
 static sa_attn_dims dims(const sa_op_ctx *c, int32_t Tk)
@@ -267,25 +268,21 @@ static void attn_backward(sa_op_ctx *c)
     if (!is_mha(c->def)) {
         sa_attn_backward(&a, seq(q->data, q->T, q->F), seq(k->data, k->T, k->F), seq(v->data, v->T, v->F), w.P,
                          seq(y->grad, y->T, y->F), w.dS, seq(q->grad, q->T, q->F), seq(k->grad, k->T, k->F),
-                         seq(v->grad, v->T, v->F));
+                         seq(v->grad, v->T, v->F), 1.0f);
         return;
     }
     int32_t B = q->B, Tq = q->T, Tk = k->T, E = c->def->iarg[A_E];
-    size_t nq = (size_t)B * Tq * E, nk = (size_t)B * Tk * E;
     mha_w p = weights(c);
-    memset(w.dO, 0, nq * sizeof(float));
-    memset(w.dQ, 0, nq * sizeof(float));
-    memset(w.dK, 0, nk * sizeof(float));
-    memset(w.dV, 0, nk * sizeof(float));
+    /* dO, dQ, dK, dV are scratch written whole (beta 0): no clearing first */
     // y = O Woᵀ + bo
-    project_backward(y->grad, E, w.O, w.dO, B * Tq, E, p.Wo, p.dWo, p.dbo, E);
+    project_backward(y->grad, E, w.O, w.dO, 0.0f, B * Tq, E, p.Wo, p.dWo, p.dbo, E);
     // O = concat_h softmax(Q_h K_hᵀ / √d) V_h
     sa_attn_backward(&a, seq(w.Q, Tq, E), seq(w.K, Tk, E), seq(w.V, Tk, E), w.P, seq(w.dO, Tq, E), w.dS,
-                     seq(w.dQ, Tq, E), seq(w.dK, Tk, E), seq(w.dV, Tk, E));
+                     seq(w.dQ, Tq, E), seq(w.dK, Tk, E), seq(w.dV, Tk, E), 0.0f);
     // Q = q Wqᵀ + bq,  K = k Wkᵀ + bk,  V = v Wvᵀ + bv
-    project_backward(w.dQ, E, q->data, q->grad, B * Tq, q->F, p.W[0], p.dW[0], p.db[0], E);
-    project_backward(w.dK, E, k->data, k->grad, B * Tk, k->F, p.W[1], p.dW[1], p.db[1], E);
-    project_backward(w.dV, E, v->data, v->grad, B * Tk, v->F, p.W[2], p.dW[2], p.db[2], E);
+    project_backward(w.dQ, E, q->data, q->grad, 1.0f, B * Tq, q->F, p.W[0], p.dW[0], p.db[0], E);
+    project_backward(w.dK, E, k->data, k->grad, 1.0f, B * Tk, k->F, p.W[1], p.dW[1], p.db[1], E);
+    project_backward(w.dV, E, v->data, v->grad, 1.0f, B * Tk, v->F, p.W[2], p.dW[2], p.db[2], E);
 }
 
 static const float *attn_attention(const sa_op_ctx *c, int32_t shape[4])
