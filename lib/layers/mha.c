@@ -122,6 +122,24 @@ static sa_attn_dims dims(const sa_op_ctx *c, int32_t Tk)
 /* a [B, T, F] buffer as an attention operand */
 static sa_attn_view seq(float *p, int32_t T, int32_t F) { return (sa_attn_view){p, (size_t)T * F, F}; }
 
+/* Self-attention (query, key and value one node) with torch's packed
+ * in_proj_weight: Q, K and V come from one GEMM against the whole (3E, E)
+ * matrix, and their gradients go back through one GEMM each for dW and dX,
+ * three times the size of the separate ones (and a third of the calls).
+ * Q, K, V (and dQ, dK, dV) are then interleaved per row: [Q K V], rows 3E apart. */
+static int fused_self(const sa_op_ctx *c)
+{
+    return is_mha(c->def) && packed(c->def) && !c->stepping && c->in[0] == c->in[1] && c->in[1] == c->in[2];
+}
+
+/* buf (Q, K or V, or their gradients), T rows per sample, as an attention
+ * operand: rows 3E apart when fused_self() interleaves them, else E */
+static sa_attn_view proj_view(const sa_op_ctx *c, float *buf, int32_t T)
+{
+    int32_t E = c->def->iarg[A_E], ld = fused_self(c) ? 3 * E : E;
+    return (sa_attn_view){buf, (size_t)T * ld, ld};
+}
+
 /* --------------------------------------------------------------- workspace */
 
 typedef struct attn_ws {
@@ -157,6 +175,10 @@ static size_t ws_layout(const sa_op_ctx *c, float *keep, float *scratch, attn_ws
             *slots[i] = base + off[r];
         off[r] += sizes[i];
     }
+    if (fused_self(c) && keep) /* same total size: [Q K V] per row, see fused_self() */
+        w->K = w->Q + E, w->V = w->Q + 2 * E;
+    if (fused_self(c) && scratch)
+        w->dK = w->dQ + E, w->dV = w->dQ + 2 * E;
     return off[which] * sizeof(float);
 }
 
@@ -246,11 +268,16 @@ static sa_status attn_forward(sa_op_ctx *c)
     }
     int32_t B = q->B, Tq = q->T, Tk = k->T, E = c->def->iarg[A_E];
     mha_w p = weights(c);
-    project(w.Q, E, q->data, B * Tq, q->F, p.W[0], p.b[0], E); // Q = q Wqᵀ + bq   (B·Tq, E)
-    project(w.K, E, k->data, B * Tk, k->F, p.W[1], p.b[1], E); // K = k Wkᵀ + bk   (B·Tk, E)
-    project(w.V, E, v->data, B * Tk, v->F, p.W[2], p.b[2], E); // V = v Wvᵀ + bv   (B·Tk, E)
+    if (fused_self(c)) { // [Q K V] = x W_inᵀ + b_in   (B·T, 3E)
+        project(w.Q, 3 * E, q->data, B * Tq, q->F, p.W[0], p.b[0], 3 * E);
+    } else {
+        project(w.Q, E, q->data, B * Tq, q->F, p.W[0], p.b[0], E); // Q = q Wqᵀ + bq   (B·Tq, E)
+        project(w.K, E, k->data, B * Tk, k->F, p.W[1], p.b[1], E); // K = k Wkᵀ + bk   (B·Tk, E)
+        project(w.V, E, v->data, B * Tk, v->F, p.W[2], p.b[2], E); // V = v Wvᵀ + bv   (B·Tk, E)
+    }
     // O = concat_h softmax(Q_h K_hᵀ / √d) V_h   (B·Tq, E)
-    sa_attn_forward(&a, seq(w.Q, Tq, E), seq(w.K, Tk, E), seq(w.V, Tk, E), w.P, seq(w.O, Tq, E));
+    sa_attn_forward(&a, proj_view(c, w.Q, Tq), proj_view(c, w.K, Tk), proj_view(c, w.V, Tk), w.P,
+                    seq(w.O, Tq, E));
     project(y->data, E, w.O, B * Tq, E, p.Wo, p.bo, E); // y = O Woᵀ + bo   (B·Tq, E)
     return SA_OK;
 }
@@ -277,8 +304,13 @@ static void attn_backward(sa_op_ctx *c)
     // y = O Woᵀ + bo
     project_backward(y->grad, E, w.O, w.dO, 0.0f, B * Tq, E, p.Wo, p.dWo, p.dbo, E);
     // O = concat_h softmax(Q_h K_hᵀ / √d) V_h
-    sa_attn_backward(&a, seq(w.Q, Tq, E), seq(w.K, Tk, E), seq(w.V, Tk, E), w.P, seq(w.dO, Tq, E), w.dS,
-                     seq(w.dQ, Tq, E), seq(w.dK, Tk, E), seq(w.dV, Tk, E), 0.0f);
+    sa_attn_backward(&a, proj_view(c, w.Q, Tq), proj_view(c, w.K, Tk), proj_view(c, w.V, Tk), w.P,
+                     seq(w.dO, Tq, E), w.dS, proj_view(c, w.dQ, Tq), proj_view(c, w.dK, Tk),
+                     proj_view(c, w.dV, Tk), 0.0f);
+    if (fused_self(c)) { // [Q K V] = x W_inᵀ + b_in
+        project_backward(w.dQ, 3 * E, q->data, q->grad, 1.0f, B * Tq, q->F, p.W[0], p.dW[0], p.db[0], 3 * E);
+        return;
+    }
     // Q = q Wqᵀ + bq,  K = k Wkᵀ + bk,  V = v Wvᵀ + bv
     project_backward(w.dQ, E, q->data, q->grad, 1.0f, B * Tq, q->F, p.W[0], p.dW[0], p.db[0], E);
     project_backward(w.dK, E, k->data, k->grad, 1.0f, B * Tk, k->F, p.W[1], p.dW[1], p.db[1], E);
