@@ -371,9 +371,10 @@ typedef struct sa_memory_info {
     size_t step_state;  /**< recurrent states and key/value caches of step execution */
     size_t scratch;     /**< temporaries of one layer call (e.g. the gradients of a
                              recurrent layer's projections), one region shared by all
-                             layers, as large as the largest layer's. Filled when
-                             struct_size covers it (callers built before 0.1.0's
-                             final header pass the smaller struct, without it). */
+                             layers, as large as the largest layer's. Filled only
+                             when struct_size covers it: a caller compiled against
+                             an earlier header, whose struct ends at step_state,
+                             gets every other field. */
 } sa_memory_info;
 #define SA_MEMORY_INFO_INIT sizeof(sa_memory_info), 0, 0, 0, 0, 0, 0, 0, 0
 
