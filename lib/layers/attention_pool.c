@@ -94,9 +94,7 @@ static void pool_backward(sa_op_ctx *c)
         float dot = 0.0f;
         for (int32_t t = 0; t < L; t++) { // ctx = Σ α_t h_t
             const float *ht = h->data + ((size_t)b * T + t) * F;
-            float da = 0.0f;
-            for (int32_t f = 0; f < F; f++)
-                da += gb[f] * ht[f];
+            float da = sa_vdot(gb, ht, (size_t)F); /* in lanes: a plain sum would stay scalar */
             deb[t] = da;
             dot += ab[t] * da;
             if (h->grad) {
