@@ -316,18 +316,11 @@ int main(int argc, char **argv)
     double t_start = ex_now();
 
     /* Data: series split first, windows cut inside each part. */
-    sig_params sp_params = sig_params_default();
-    sig_dataset data;
-    const char *err = sig_generate(&sp_params, seed, cfg.n_series, cfg.length, &data);
+    sig_split split;
+    sig_windows parts[3];
+    const char *err = sig_prepare(seed, cfg.n_series, cfg.length, PAST, HORIZON, cfg.stride, &split, parts);
     if (err)
         ex_die("%s", err);
-    sig_split split;
-    if ((err = sig_split_series(data.n_series, 0.15, 0.15, &split)))
-        ex_die("%s", err);
-    sig_windows parts[3];
-    for (int p = 0; p < 3; p++)
-        if ((err = sig_make_windows(&data, split.first[p], split.count[p], PAST, HORIZON, cfg.stride, &parts[p])))
-            ex_die("%s", err);
     const sig_windows *train = &parts[SIG_TRAIN], *val = &parts[SIG_VAL], *test = &parts[SIG_TEST];
     printf("seqattn %s, setting '%s', seed %llu: %d/%d/%d series, %d/%d/%d windows (train/val/test)\n",
            sa_version_string(), cfg.name, (unsigned long long)seed, (int)split.count[0], (int)split.count[1],
@@ -416,6 +409,5 @@ int main(int argc, char **argv)
     sa_model_destroy(n.m);
     for (int p = 0; p < 3; p++)
         sig_windows_free(&parts[p]);
-    sig_dataset_free(&data);
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

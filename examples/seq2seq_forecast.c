@@ -377,20 +377,12 @@ int main(int argc, char **argv)
         cfg.epochs = args.epochs;
     double t_start = ex_now();
 
-    /* Data: series split first, windows cut inside each part, so no test
-     * value was ever inside a training window. */
-    sig_params sp_params = sig_params_default();
-    sig_dataset data;
-    const char *err = sig_generate(&sp_params, seed, cfg.n_series, cfg.length, &data);
+    /* Data: series split first, windows cut inside each part. */
+    sig_split split;
+    sig_windows parts[3];
+    const char *err = sig_prepare(seed, cfg.n_series, cfg.length, PAST, HORIZON, cfg.stride, &split, parts);
     if (err)
         ex_die("%s", err);
-    sig_split split;
-    if ((err = sig_split_series(data.n_series, 0.15, 0.15, &split)))
-        ex_die("%s", err);
-    sig_windows parts[3];
-    for (int p = 0; p < 3; p++)
-        if ((err = sig_make_windows(&data, split.first[p], split.count[p], PAST, HORIZON, cfg.stride, &parts[p])))
-            ex_die("%s", err);
     const sig_windows *train = &parts[SIG_TRAIN], *val = &parts[SIG_VAL], *test = &parts[SIG_TEST];
     printf("seqattn %s, setting '%s', seed %llu: %d/%d/%d series, %d/%d/%d windows (train/val/test), "
            "%d past -> %d future\n",
@@ -475,6 +467,5 @@ int main(int argc, char **argv)
     as_summary_free(&o.stats);
     for (int p = 0; p < 3; p++)
         sig_windows_free(&parts[p]);
-    sig_dataset_free(&data);
     return o.passed ? EXIT_SUCCESS : EXIT_FAILURE;
 }

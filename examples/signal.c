@@ -137,3 +137,22 @@ void sig_windows_free(sig_windows *w)
     free(w->start);
     memset(w, 0, sizeof *w);
 }
+
+const char *sig_prepare(uint64_t seed, int32_t n_series, int32_t length, int32_t past, int32_t horizon,
+                        int32_t stride, sig_split *split, sig_windows parts[3])
+{
+    sig_params sp = sig_params_default();
+    sig_dataset data;
+    memset(parts, 0, 3 * sizeof *parts);
+    const char *err = sig_generate(&sp, seed, n_series, length, &data);
+    if (err)
+        return err;
+    err = sig_split_series(data.n_series, 0.15, 0.15, split);
+    for (int p = 0; p < 3 && !err; p++)
+        err = sig_make_windows(&data, split->first[p], split->count[p], past, horizon, stride, &parts[p]);
+    sig_dataset_free(&data);
+    if (err)
+        for (int p = 0; p < 3; p++)
+            sig_windows_free(&parts[p]);
+    return err;
+}

@@ -84,4 +84,13 @@ const char *sig_make_windows(const sig_dataset *d, int32_t first, int32_t n, int
                              int32_t horizon, int32_t stride, sig_windows *out);
 void sig_windows_free(sig_windows *w);
 
+/** The forecasting examples' data in one call: n_series series of the default
+ *  parameters, split 70 / 15 / 15 by series, then windows cut inside each part
+ *  (so no test value was ever inside a training window). The series
+ *  themselves are freed before returning; free the three parts with
+ *  sig_windows_free. @return NULL, or a static message with nothing left
+ *  allocated. */
+const char *sig_prepare(uint64_t seed, int32_t n_series, int32_t length, int32_t past, int32_t horizon,
+                        int32_t stride, sig_split *split, sig_windows parts[3]);
+
 #endif
