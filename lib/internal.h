@@ -236,12 +236,35 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 int sa_blas_threads_settable(void);
 void sa_blas_scope_begin(int model_threads);
 void sa_blas_scope_end(void);
-void sa_blas_threads_for(int M, int N, int K);
+/* @return the threads this product should use: 1 below the sizes where a
+ * second thread pays, above them the model's count (outside a model call,
+ * OpenBLAS's; 1 for another BLAS, whose threads seqattn cannot see). */
+int sa_blas_threads_for(int M, int N, int K);
+/* 1 if the BLAS is OpenBLAS running its AVX-512 kernels (core SkylakeX,
+ * CooperLake, SapphireRapids) or is not OpenBLAS (then trusted to be tuned). */
+int sa_blas_has_avx512(void);
 
 /* C = alpha * op(A) op(B) + beta * C, row-major; op(X) = X or Xᵀ.
  * (M, N) output, K inner. lda/ldb/ldc are row strides. */
 void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
+
+/* sa_gemm's contract for the products of one attention head (attention.c):
+ * always our AVX-512 kernel where the CPU has it, whatever the BLAS — these
+ * small products with a transposed operand are where OpenBLAS is slowest. */
+void sa_head_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc);
+
+/* The AVX-512 kernel (kernels/gemm_avx512.c): sa_gemm's contract for M, N,
+ * K >= 1, single-threaded, 38 KB of stack and no allocation. Call it only
+ * when sa_gemm_avx512_ok() is 1: the CPU has AVX-512F (checked once) and
+ * the kernel is enabled. sa_gemm_avx512_enable(0) turns it off, (1) back on
+ * where the CPU allows; it returns the new sa_gemm_avx512_ok(). For tests
+ * and benchmarks; numerics differ from the BLAS in the last bits only. */
+void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+int sa_gemm_avx512_ok(void);
+int sa_gemm_avx512_enable(int enable);
 
 /* In-place softmax over n values; n == 0 is a no-op (kernels/vmath.c). */
 void sa_softmax(float *x, int32_t n);

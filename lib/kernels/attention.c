@@ -36,7 +36,7 @@ void sa_attn_forward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_a
         for (int32_t h = 0; h < a->H; h++) {
             float *Pbh = P + ((size_t)b * a->H + h) * Tq * Tk; // (Tq, Tk)
             // S = scale Q Kᵀ, computed in place of P
-            sa_gemm(0, 1, Tq, Tk, dk, a->scale, head(Q, b, h, dk), Q.ld, head(K, b, h, dk), K.ld, 0.0f,
+            sa_head_gemm(0, 1, Tq, Tk, dk, a->scale, head(Q, b, h, dk), Q.ld, head(K, b, h, dk), K.ld, 0.0f,
                     Pbh, Tk);
             for (int32_t i = 0; i < Tq; i++) {
                 float *row = Pbh + (size_t)i * Tk;
@@ -47,7 +47,7 @@ void sa_attn_forward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_a
                 memset(row + n, 0, (size_t)(Tk - n) * sizeof(float));
             }
             // O = P V   (Tq, dv)
-            sa_gemm(0, 0, Tq, dv, Tk, 1.0f, Pbh, Tk, head(V, b, h, dv), V.ld, 0.0f, head(O, b, h, dv), O.ld);
+            sa_head_gemm(0, 0, Tq, dv, Tk, 1.0f, Pbh, Tk, head(V, b, h, dv), V.ld, 0.0f, head(O, b, h, dv), O.ld);
         }
 }
 
@@ -60,9 +60,9 @@ void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_
             const float *Pbh = P + ((size_t)b * a->H + h) * Tq * Tk;
             const float *dObh = head(dO, b, h, dv);
             // O = P V
-            sa_gemm(0, 1, Tq, Tk, dv, 1.0f, dObh, dO.ld, head(V, b, h, dv), V.ld, 0.0f, dS, Tk); // dP = dO Vᵀ
+            sa_head_gemm(0, 1, Tq, Tk, dv, 1.0f, dObh, dO.ld, head(V, b, h, dv), V.ld, 0.0f, dS, Tk); // dP = dO Vᵀ
             if (dV.data)
-                sa_gemm(1, 0, Tk, dv, Tq, 1.0f, Pbh, Tk, dObh, dO.ld, beta, head(dV, b, h, dv), dV.ld); // dV = β dV + Pᵀ dO
+                sa_head_gemm(1, 0, Tk, dv, Tq, 1.0f, Pbh, Tk, dObh, dO.ld, beta, head(dV, b, h, dv), dV.ld); // dV = β dV + Pᵀ dO
             // P = softmax(S) over the visible keys: dS = P ⊙ (dP − Σ_j P dP); hidden
             // keys have P = 0, so they (and an all-hidden row) get no gradient
             for (int32_t i = 0; i < Tq; i++) {
@@ -74,10 +74,10 @@ void sa_attn_backward(const sa_attn_dims *a, sa_attn_view Q, sa_attn_view K, sa_
             }
             // S = scale Q Kᵀ
             if (dQ.data)
-                sa_gemm(0, 0, Tq, dk, Tk, a->scale, dS, Tk, head(K, b, h, dk), K.ld, beta, head(dQ, b, h, dk),
+                sa_head_gemm(0, 0, Tq, dk, Tk, a->scale, dS, Tk, head(K, b, h, dk), K.ld, beta, head(dQ, b, h, dk),
                         dQ.ld); // dQ = β dQ + scale dS K
             if (dK.data)
-                sa_gemm(1, 0, Tk, dk, Tq, a->scale, dS, Tk, head(Q, b, h, dk), Q.ld, beta, head(dK, b, h, dk),
+                sa_head_gemm(1, 0, Tk, dk, Tq, a->scale, dS, Tk, head(Q, b, h, dk), Q.ld, beta, head(dK, b, h, dk),
                         dK.ld); // dK = β dK + scale dSᵀ Q
         }
 }

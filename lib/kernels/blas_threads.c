@@ -21,6 +21,7 @@
 #if defined(__GNUC__) && defined(__ELF__)
 extern void openblas_set_num_threads(int) __attribute__((weak));
 extern int openblas_get_num_threads(void) __attribute__((weak));
+extern char *openblas_get_corename(void) __attribute__((weak));
 #define SA_HAVE_BLAS_THREADS (openblas_set_num_threads && openblas_get_num_threads)
 #else
 #define SA_HAVE_BLAS_THREADS 0
@@ -63,15 +64,42 @@ void sa_blas_scope_end(void)
         openblas_set_num_threads(scope_saved);
 }
 
-void sa_blas_threads_for(int M, int N, int K)
+int sa_blas_threads_for(int M, int N, int K)
 {
-    if (!SA_HAVE_BLAS_THREADS || scope_depth == 0)
-        return;
     double macs = (double)M * N * K;
     int vector = M == 1 || N == 1;
-    int want = macs < (vector ? SA_GEMV_THREADED_MACS : SA_GEMM_THREADED_MACS) ? 1 : scope_threads;
+    int small = macs < (vector ? SA_GEMV_THREADED_MACS : SA_GEMM_THREADED_MACS);
+    if (!SA_HAVE_BLAS_THREADS)
+        return 1;
+    if (scope_depth == 0) /* not ours to change: what OpenBLAS would use */
+        return small ? 1 : openblas_get_num_threads();
+    int want = small ? 1 : scope_threads;
     if (want != scope_current) {
         openblas_set_num_threads(want);
         scope_current = want;
     }
+    return want;
+}
+
+/* OpenBLAS's AVX-512 kernel sets, by the core names its
+ * openblas_get_corename() gives (0.3.21: "SkylakeX", "Cooperlake",
+ * "SapphireRapids"). Compared without case: the spelling has varied. */
+int sa_blas_has_avx512(void)
+{
+#if defined(__GNUC__) && defined(__ELF__)
+    if (!openblas_get_corename)
+        return 1;
+    const char *core = openblas_get_corename();
+    static const char *const avx512_cores[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    for (size_t i = 0; core && i < sizeof avx512_cores / sizeof *avx512_cores; i++) {
+        const char *a = core, *b = avx512_cores[i];
+        while (*a && *b && (*a | 0x20) == *b)
+            a++, b++;
+        if (!*a && !*b)
+            return 1;
+    }
+    return 0;
+#else
+    return 1;
+#endif
 }

@@ -1,4 +1,5 @@
-/* gemm.c — the one place that calls CBLAS. */
+/* gemm.c — every matrix product: the one place that calls CBLAS, and where
+ * a product goes to our AVX-512 kernel instead (gemm_avx512.c). */
 #include <cblas.h>
 #include <string.h>
 
@@ -47,11 +48,31 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
                 C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
         return;
     }
-    sa_blas_threads_for(M, N, K);
+    int threads = sa_blas_threads_for(M, N, K);
     if (M == 1 || N == 1) {
         gemv(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+    /* The kernel is single-threaded: a product the BLAS would split over
+     * threads stays with it (its threads wait in a pool; ours would have to be
+     * started per call: measured slower on a 2-layer BiLSTM(512)). Where the
+     * BLAS runs AVX-512 kernels itself they are as fast or faster (SkylakeX:
+     * 0.76–1.1× ours), so it keeps those products too. */
+    if (threads == 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512()) {
+        sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sa_head_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const float *B, int ldb, float beta, float *C, int ldc)
+{
+    /* one row or column is sgemv's; K == 0 needs sa_gemm's exact beta */
+    if (M > 1 && N > 1 && K > 0 && sa_gemm_avx512_ok()) {
+        sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    sa_gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

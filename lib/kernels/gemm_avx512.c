@@ -1,0 +1,223 @@
+/* gemm_avx512.c — a single-threaded sgemm with an AVX-512 kernel of our own,
+ * which sa_gemm (gemm.c) calls instead of the BLAS where it is faster.
+ *
+ * Why: OpenBLAS picks its kernels by CPU model, and Debian's 0.3.21 runs its
+ * AVX2 (Haswell) kernels on CPUs it does not know, AVX-512 ones among them
+ * (an AMD EPYC of family 26 here): 85–95 GFLOP/s on the products of these
+ * models where this kernel reaches 140–185 (docs/performance.md). And on the
+ * small per-head attention products, OpenBLAS runs the forms with a
+ * transposed operand at about half the rate of the plain one (an AVX-512
+ * Xeon: S = Q Kᵀ at 55 GFLOP/s against 100 for O = P V). Here both operands
+ * are first copied into panels laid out for the kernel, whatever their
+ * transposition, so every form runs the same inner loop.
+ *
+ * The kernel keeps a 12 × 32 block of C in 24 zmm registers and adds one
+ * rank-1 update per inner index: two loads of B, twelve broadcasts of A,
+ * 24 fused multiply-adds. B is packed in panels padded with zeros to whole
+ * blocks, A is read in place (its last, partial row block is packed), so the
+ * inner loop has no tail; only the stores to C are masked. */
+#include <stddef.h>
+
+#include "../internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define SA_HAVE_AVX512 1
+#include <immintrin.h>
+#else
+#define SA_HAVE_AVX512 0
+#endif
+
+/* -1 until the first product decides; then 0 (the BLAS) or 1 (the kernel).
+ * Read and written atomically: models may run on several threads at once. */
+static int use_simd = -1;
+
+int sa_gemm_avx512_enable(int enable)
+{
+    int v = 0;
+#if SA_HAVE_AVX512
+    if (enable) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+#else
+    (void)enable;
+#endif
+    __atomic_store_n(&use_simd, v, __ATOMIC_RELAXED);
+    return v;
+}
+
+#if SA_HAVE_AVX512
+#define MR 12  /* rows of C per block */
+#define NR 32  /* columns of C per block: two zmm */
+#define KC 128 /* inner indices per panel */
+#define NC 64  /* columns per B panel: two blocks */
+#define AVX512 __attribute__((target("avx512f")))
+#if defined(__clang__)
+#define SA_UNROLL_MR _Pragma("unroll")
+#else
+#define SA_UNROLL_MR _Pragma("GCC unroll 12")
+#endif
+
+/* Ap[p·MR + r] = op(A)(r, p) for r < mr, p < kc; rows mr..MR−1 are 0: the
+ * last, partial row block only (full blocks are read in place). */
+AVX512 static void pack_a(int transA, int mr, int kc, const float *A, int lda, float *Ap)
+{
+    for (int p = 0; p < kc; p++)
+        for (int r = 0; r < MR; r++)
+            Ap[(size_t)p * MR + r] = r < mr ? (transA ? A[(size_t)p * lda + r] : A[(size_t)r * lda + p]) : 0.0f;
+}
+
+/* Bp holds ceil(nc / NR) blocks, each kc rows of NR: block q, row p, column c
+ * is op(B)(p, q·NR + c), 0 past nc. */
+AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, float *Bp)
+{
+    for (int q = 0; q * NR < nc; q++) {
+        int w = nc - q * NR < NR ? nc - q * NR : NR;
+        float *blk = Bp + (size_t)q * kc * NR;
+        if (!transB) { /* rows of B are contiguous: copy them */
+            __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+            __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+            const float *src = B + (size_t)q * NR;
+            for (int p = 0; p < kc; p++) {
+                _mm512_storeu_ps(blk + (size_t)p * NR, _mm512_maskz_loadu_ps(m0, src + (size_t)p * ldb));
+                _mm512_storeu_ps(blk + (size_t)p * NR + 16,
+                                 _mm512_maskz_loadu_ps(m1, src + (size_t)p * ldb + 16));
+            }
+        } else if (ldb < (1 << 25)) { /* op(B)(p, j) = B[j·ldb + p]: gather 16 rows of B per vector */
+            __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32(ldb));
+            __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+            __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+            /* masked-off lanes are not read: rows past B's last are never touched */
+            const float *r0 = B + (size_t)q * NR * ldb;
+            for (int p = 0; p < kc; p++)
+                _mm512_storeu_ps(blk + (size_t)p * NR,
+                                 _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, idx, r0 + p, 4));
+            for (int p = 0; p < kc; p++)
+                _mm512_storeu_ps(blk + (size_t)p * NR + 16,
+                                 m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, idx,
+                                                               r0 + (size_t)16 * ldb + p, 4)
+                                    : _mm512_setzero_ps());
+        } else { /* rows too far apart for 32-bit gather offsets: one at a time */
+            for (int p = 0; p < kc; p++)
+                for (int c = 0; c < NR; c++)
+                    blk[(size_t)p * NR + c] = c < w ? B[(size_t)(q * NR + c) * ldb + p] : 0.0f;
+        }
+    }
+}
+
+/* The MR × nr block of C at C: C = beta·C + alpha·A·Bp over kc inner indices,
+ * A(r, p) at A[r·rs + p·ps], storing only mr rows and nr columns; nv (1 or
+ * 2) vectors of 16 columns are computed, so a block at most 16 wide (a head
+ * width of 16, the last columns of S) costs half. beta == 0 never reads C.
+ * Inlined into callers with constant nv and one constant stride, so that the
+ * twelve broadcasts of a step are fixed offsets from one or a few pointers. */
+AVX512 static inline __attribute__((always_inline)) void kernel(int nv, int kc, const float *A, ptrdiff_t rs,
+                                                              ptrdiff_t ps, const float *Bp, int mr, int nr,
+                                                              float alpha, float beta, float *C, int ldc)
+{
+    /* fully unrolled, so that the accumulators live in registers */
+    __m512 c0[MR], c1[MR];
+    SA_UNROLL_MR
+    for (int r = 0; r < MR; r++)
+        c0[r] = c1[r] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(Bp + (size_t)p * NR);
+        __m512 b1 = nv == 2 ? _mm512_loadu_ps(Bp + (size_t)p * NR + 16) : b0;
+        const float *a = A + p * ps;
+        SA_UNROLL_MR
+        for (int r = 0; r < MR; r++) {
+            __m512 ar = _mm512_set1_ps(a[r * rs]);
+            c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+            if (nv == 2)
+                c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+        }
+    }
+    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : (1u << nr) - 1);
+    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    SA_UNROLL_MR
+    for (int r = 0; r < MR; r++) {
+        if (r >= mr)
+            break;
+        float *row = C + (size_t)r * ldc;
+        __m512 x0 = _mm512_mul_ps(va, c0[r]);
+        if (beta != 0.0f)
+            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x0);
+        _mm512_mask_storeu_ps(row, m0, x0);
+        if (nv == 2) {
+            __m512 x1 = _mm512_mul_ps(va, c1[r]);
+            if (beta != 0.0f)
+                x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), x1);
+            _mm512_mask_storeu_ps(row + 16, m1, x1);
+        }
+    }
+}
+
+/* The forms of A the kernel reads: rows contiguous (op(A) = A) or columns
+ * contiguous (op(A) = Aᵀ, or the packed tail); blocks 32 or 16 wide. */
+#define KERNEL_FORM(name, nv, rs, ps)                                                                  \
+    AVX512 static void name(int kc, const float *A, int lda, const float *Bp, int mr, int nr, float alpha, \
+                            float beta, float *C, int ldc)                                          \
+    {                                                                                               \
+        kernel(nv, kc, A, rs, ps, Bp, mr, nr, alpha, beta, C, ldc);                                 \
+    }
+KERNEL_FORM(rows32, 2, lda, 1)
+KERNEL_FORM(cols32, 2, 1, lda)
+KERNEL_FORM(rows16, 1, lda, 1)
+KERNEL_FORM(cols16, 1, 1, lda)
+
+AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                               int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    /* 6 KB + 32 KB of panels: on the stack, so that no call allocates */
+    _Alignas(64) float Ap[MR * KC];
+    _Alignas(64) float Bp[KC * NC];
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = K - pc < KC ? K - pc : KC;
+            /* the first panel applies beta; the later ones add to it */
+            float b = pc == 0 ? beta : 1.0f;
+            const float *Bsrc = transB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
+            pack_b(transB, kc, nc, Bsrc, ldb, Bp);
+            for (int ic = 0; ic < M; ic += MR) {
+                int mr = M - ic < MR ? M - ic : MR;
+                const float *Asrc = transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
+                /* a partial block would read past A's last row: copy it, padded */
+                if (mr < MR)
+                    pack_a(transA, mr, kc, Asrc, lda, Ap);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *Bq = Bp + (size_t)(jr / NR) * kc * NR;
+                    float *Cb = C + (size_t)ic * ldc + jc + jr;
+                    const float *Ab = mr < MR ? Ap : Asrc;
+                    int ld = mr < MR ? MR : lda;
+                    if (mr < MR || transA)
+                        (nr > 16 ? cols32 : cols16)(kc, Ab, ld, Bq, mr, nr, alpha, b, Cb, ldc);
+                    else
+                        (nr > 16 ? rows32 : rows16)(kc, Ab, ld, Bq, mr, nr, alpha, b, Cb, ldc);
+                }
+            }
+        }
+    }
+}
+#endif
+
+int sa_gemm_avx512_ok(void)
+{
+    int simd = __atomic_load_n(&use_simd, __ATOMIC_RELAXED);
+    return simd < 0 ? sa_gemm_avx512_enable(1) : simd;
+}
+
+void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc)
+{
+#if SA_HAVE_AVX512
+    gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    (void)transA, (void)transB, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
+        (void)beta, (void)C, (void)ldc;
+#endif
+}
+
