@@ -265,6 +265,15 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 int sa_gemm_avx512_ok(void);
 int sa_gemm_avx512_enable(int enable);
+/* The same product split over up to `threads` threads (sa_pool_run): by
+ * columns of C in 64-column panels, or by rows for C under 128 columns. */
+void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* Runs fn(ctx, 0 .. parts−1) and returns when all are done: part 0 on the
+ * caller, the others on the pool's workers (kernels/gemm_pool.c, started on
+ * first use, at most 15); on the caller alone when another thread's job
+ * holds the pool or a worker cannot be started. */
+void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx);
 
 /* In-place softmax over n values; n == 0 is a no-op (kernels/vmath.c). */
 void sa_softmax(float *x, int32_t n);

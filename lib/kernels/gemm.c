@@ -53,13 +53,13 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
         gemv(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    /* The kernel is single-threaded: a product the BLAS would split over
-     * threads stays with it (its threads wait in a pool; ours would have to be
-     * started per call: measured slower on a 2-layer BiLSTM(512)). Where the
-     * BLAS runs AVX-512 kernels itself they are as fast or faster (SkylakeX:
-     * 0.76–1.1× ours), so it keeps those products too. */
-    if (threads == 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512()) {
-        sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    /* Where the BLAS runs AVX-512 kernels itself they are as fast or faster
+     * (SkylakeX: 0.76–1.1× ours), so it keeps those products. */
+    if (sa_gemm_avx512_ok() && !sa_blas_has_avx512()) {
+        if (threads > 1)
+            sa_gemm_avx512_mt(threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else
+            sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,

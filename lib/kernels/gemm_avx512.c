@@ -221,3 +221,47 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
 #endif
 }
 
+
+/* A product split into parts for sa_pool_run: by columns of C in whole B
+ * panels when there are enough (each part then packs only its own columns of
+ * B), else by rows in whole row blocks. */
+typedef struct gemm_split {
+    int transA, transB, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int parts, units, by_cols;
+} gemm_split;
+
+#define SPLIT_COLS 64 /* NC */
+#define SPLIT_ROWS 12 /* MR */
+
+static void run_part(void *arg, int part)
+{
+    const gemm_split *g = arg;
+    int unit = g->by_cols ? SPLIT_COLS : SPLIT_ROWS, extent = g->by_cols ? g->N : g->M;
+    int u0 = (int)((long long)g->units * part / g->parts), u1 = (int)((long long)g->units * (part + 1) / g->parts);
+    int lo = u0 * unit, hi = u1 * unit < extent ? u1 * unit : extent;
+    if (hi <= lo)
+        return;
+    if (g->by_cols)
+        sa_gemm_avx512(g->transA, g->transB, g->M, hi - lo, g->K, g->alpha, g->A, g->lda,
+                       g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo, g->ldc);
+    else
+        sa_gemm_avx512(g->transA, g->transB, hi - lo, g->N, g->K, g->alpha,
+                       g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb, g->beta,
+                       g->C + (size_t)lo * g->ldc, g->ldc);
+}
+
+void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * SPLIT_COLS};
+    g.units = g.by_cols ? (N + SPLIT_COLS - 1) / SPLIT_COLS : (M + SPLIT_ROWS - 1) / SPLIT_ROWS;
+    g.parts = threads < g.units ? threads : g.units;
+    if (g.parts <= 1) {
+        sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    sa_pool_run(g.parts, run_part, &g);
+}

@@ -3,9 +3,11 @@
  * double-precision reference: every transposition, alpha and beta, odd sizes
  * around the kernel's block edges (12 rows, 16 and 32 columns, 64-column and
  * 128-index panels), leading dimensions wider than the matrices, NaN in C
- * with beta 0, and both paths (the AVX-512 kernel where the CPU has it, and
+ * with beta 0, the product split over the thread pool (also from two
+ * callers at once), and both paths (the AVX-512 kernel where the CPU has it, and
  * sa_gemm). Internal kernel: compiled with its source. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,7 +23,7 @@ static float frand(unsigned *s)
 
 /* One product C = alpha op(A) op(B) + beta C with padded leading dimensions;
  * returns the worst error relative to Σ|terms| (so cancellation is fair). */
-static double check(int tA, int tB, int M, int N, int K, float alpha, float beta, unsigned seed)
+static double check(int tA, int tB, int M, int N, int K, float alpha, float beta, unsigned seed, int threads)
 {
     int ra = tA ? K : M, ca = tA ? M : K, rb = tB ? N : K, cb = tB ? K : N;
     int lda = ca + 3, ldb = cb + 5, ldc = N + 7;
@@ -33,7 +35,10 @@ static double check(int tA, int tB, int M, int N, int K, float alpha, float beta
         B[i] = frand(&seed);
     for (int i = 0; i < M * ldc; i++)
         C0[i] = C[i] = beta == 0.0f ? NAN : frand(&seed); /* beta 0 must ignore C, NaN included */
-    sa_head_gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (threads)
+        sa_gemm_avx512_mt(threads, tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sa_head_gemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     double worst = 0;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < ldc; j++) {
@@ -85,7 +90,7 @@ static void sweep(const char *path)
         for (int tA = 0; tA < 2; tA++)
             for (int tB = 0; tB < 2; tB++)
                 for (size_t k = 0; k < sizeof ab / sizeof *ab; k++) {
-                    double e = check(tA, tB, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1], seed++);
+                    double e = check(tA, tB, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1], seed++, 0);
                     n++;
                     if (!(e < 1e-6)) {
                         failures++;
@@ -98,12 +103,65 @@ static void sweep(const char *path)
     printf("%s: %d products, worst relative error %.3g\n", path, n, worst);
 }
 
+/* The product split over the pool: by columns (N >= 128) and by rows, more
+ * threads than parts, uneven parts. */
+static double threaded_sweep(unsigned seed)
+{
+    static const int sizes[][4] = {
+        {2, 13, 300, 17}, {3, 13, 300, 17}, {2, 50, 40, 33},   {3, 25, 31, 9},
+        {16, 7, 129, 5},  {2, 1000, 64, 40}, {4, 130, 200, 130},
+    };
+    double worst = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int tA = 0; tA < 2; tA++)
+            for (int tB = 0; tB < 2; tB++) {
+                double e = check(tA, tB, sizes[s][1], sizes[s][2], sizes[s][3], 0.5f, 1.0f, seed++, sizes[s][0]);
+                if (!(e <= worst))
+                    worst = e;
+            }
+    return worst;
+}
+
+/* Two callers at once: one of them finds the pool busy and runs alone. */
+static void *caller(void *arg)
+{
+    double *worst = arg;
+    for (int i = 0; i < 20; i++) {
+        double e = threaded_sweep(1000u + (unsigned)i);
+        if (!(e <= *worst))
+            *worst = e;
+    }
+    return NULL;
+}
+
+static void threaded(void)
+{
+    double e = threaded_sweep(99);
+    if (!(e < 1e-6)) {
+        failures++;
+        printf("FAIL threaded kernel: error %.3g\n", e);
+    }
+    double w[2] = {0, 0};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, caller, &w[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    if (!(w[0] < 1e-6 && w[1] < 1e-6)) {
+        failures++;
+        printf("FAIL threaded kernel, two callers: errors %.3g %.3g\n", w[0], w[1]);
+    }
+    printf("threaded kernel: worst relative error %.3g alone, %.3g / %.3g with two callers\n", e, w[0], w[1]);
+}
+
 int main(void)
 {
     int simd = sa_gemm_avx512_enable(1);
     printf("AVX-512 kernel: %s\n", simd ? "available" : "not on this CPU (sa_gemm only)");
-    if (simd)
+    if (simd) {
         sweep("kernel");
+        threaded();
+    }
     if (sa_gemm_avx512_enable(0) != 0 || sa_gemm_avx512_ok() != 0) {
         failures++;
         printf("FAIL: sa_gemm_avx512_enable(0) did not turn the kernel off\n");
