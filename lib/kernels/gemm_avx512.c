@@ -58,13 +58,15 @@ int sa_gemm_avx512_enable(int enable)
 #define SA_UNROLL_MR _Pragma("GCC unroll 12")
 #endif
 
-/* Ap[p·MR + r] = op(A)(r, p) for r < mr, p < kc; rows mr..MR−1 are 0: the
- * last, partial row block only (full blocks are read in place). */
+/* Ap[p·MT + r] = op(A)(r, p) for r < mr, p < kc; rows mr..MT−1 are 0: the
+ * last rows of A when they do not fill a block of MT (the others are read in
+ * place, so that a kernel never reads past A's last row). */
+#define MT 4 /* rows of C per tail block */
 AVX512 static void pack_a(int transA, int mr, int kc, const float *A, int lda, float *Ap)
 {
     for (int p = 0; p < kc; p++)
-        for (int r = 0; r < MR; r++)
-            Ap[(size_t)p * MR + r] = r < mr ? (transA ? A[(size_t)p * lda + r] : A[(size_t)r * lda + p]) : 0.0f;
+        for (int r = 0; r < MT; r++)
+            Ap[(size_t)p * MT + r] = r < mr ? (transA ? A[(size_t)p * lda + r] : A[(size_t)r * lda + p]) : 0.0f;
 }
 
 /* Bp holds ceil(nc / NR) blocks, each kc rows of NR: block q, row p, column c
@@ -106,27 +108,28 @@ AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, f
     }
 }
 
-/* The MR × nr block of C at C: C = beta·C + alpha·A·Bp over kc inner indices,
- * A(r, p) at A[r·rs + p·ps], storing only mr rows and nr columns; nv (1 or
- * 2) vectors of 16 columns are computed, so a block at most 16 wide (a head
- * width of 16, the last columns of S) costs half. beta == 0 never reads C.
- * Inlined into callers with constant nv and one constant stride, so that the
- * twelve broadcasts of a step are fixed offsets from one or a few pointers. */
-AVX512 static inline __attribute__((always_inline)) void kernel(int nv, int kc, const float *A, ptrdiff_t rs,
-                                                              ptrdiff_t ps, const float *Bp, int mr, int nr,
-                                                              float alpha, float beta, float *C, int ldc)
+/* The rows × nr block of C at C: C = beta·C + alpha·A·Bp over kc inner
+ * indices, A(r, p) at A[r·rs + p·ps], storing only mr rows and nr columns;
+ * rows is MR (12) or MT (4, the tail); nv (1 or 2) vectors of 16 columns are
+ * computed, so a block at most 16 wide (a head width of 16, the last columns
+ * of S) costs half. beta == 0 never reads C. Inlined into callers with
+ * constant rows, nv and one constant stride, so that the broadcasts of a step
+ * are fixed offsets from one or a few pointers. */
+AVX512 static inline __attribute__((always_inline)) void kernel(int rows, int nv, int kc, const float *A,
+                                                              ptrdiff_t rs, ptrdiff_t ps, const float *Bp, int mr,
+                                                              int nr, float alpha, float beta, float *C, int ldc)
 {
     /* fully unrolled, so that the accumulators live in registers */
     __m512 c0[MR], c1[MR];
     SA_UNROLL_MR
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < rows; r++)
         c0[r] = c1[r] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(Bp + (size_t)p * NR);
         __m512 b1 = nv == 2 ? _mm512_loadu_ps(Bp + (size_t)p * NR + 16) : b0;
         const float *a = A + p * ps;
         SA_UNROLL_MR
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < rows; r++) {
             __m512 ar = _mm512_set1_ps(a[r * rs]);
             c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
             if (nv == 2)
@@ -137,7 +140,7 @@ AVX512 static inline __attribute__((always_inline)) void kernel(int nv, int kc, 
     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr > 16 ? (1u << (nr - 16)) - 1 : 0);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     SA_UNROLL_MR
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < rows; r++) {
         if (r >= mr)
             break;
         float *row = C + (size_t)r * ldc;
@@ -155,23 +158,39 @@ AVX512 static inline __attribute__((always_inline)) void kernel(int nv, int kc, 
 }
 
 /* The forms of A the kernel reads: rows contiguous (op(A) = A) or columns
- * contiguous (op(A) = Aᵀ, or the packed tail); blocks 32 or 16 wide. */
-#define KERNEL_FORM(name, nv, rs, ps)                                                                  \
+ * contiguous (op(A) = Aᵀ, or the packed tail); blocks 32 or 16 wide; 12 or
+ * 4 rows high. */
+typedef void (*kernel_fn)(int kc, const float *A, int lda, const float *Bp, int mr, int nr, float alpha,
+                          float beta, float *C, int ldc);
+#define KERNEL_FORM(name, rows, nv, rs, ps)                                                           \
     AVX512 static void name(int kc, const float *A, int lda, const float *Bp, int mr, int nr, float alpha, \
                             float beta, float *C, int ldc)                                          \
     {                                                                                               \
-        kernel(nv, kc, A, rs, ps, Bp, mr, nr, alpha, beta, C, ldc);                                 \
+        kernel(rows, nv, kc, A, rs, ps, Bp, mr, nr, alpha, beta, C, ldc);                           \
     }
-KERNEL_FORM(rows32, 2, lda, 1)
-KERNEL_FORM(cols32, 2, 1, lda)
-KERNEL_FORM(rows16, 1, lda, 1)
-KERNEL_FORM(cols16, 1, 1, lda)
+KERNEL_FORM(rows32, MR, 2, lda, 1)
+KERNEL_FORM(cols32, MR, 2, 1, lda)
+KERNEL_FORM(rows16, MR, 1, lda, 1)
+KERNEL_FORM(cols16, MR, 1, 1, lda)
+KERNEL_FORM(rows32t, MT, 2, lda, 1)
+KERNEL_FORM(cols32t, MT, 2, 1, lda)
+KERNEL_FORM(rows16t, MT, 1, lda, 1)
+KERNEL_FORM(cols16t, MT, 1, 1, lda)
+
+/* kernel for a block `rows` high (MR or MT) and nr wide, reading A by rows
+ * or by columns */
+static kernel_fn pick(int rows, int nr, int by_cols)
+{
+    static const kernel_fn k[2][2][2] = {{{rows16, rows32}, {cols16, cols32}},
+                                         {{rows16t, rows32t}, {cols16t, cols32t}}};
+    return k[rows == MT][by_cols][nr > 16];
+}
 
 AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                                int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    /* 6 KB + 32 KB of panels: on the stack, so that no call allocates */
-    _Alignas(64) float Ap[MR * KC];
+    /* 2 KB + 32 KB of panels: on the stack, so that no call allocates */
+    _Alignas(64) float Ap[MT * KC];
     _Alignas(64) float Bp[KC * NC];
     for (int jc = 0; jc < N; jc += NC) {
         int nc = N - jc < NC ? N - jc : NC;
@@ -181,23 +200,22 @@ AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, floa
             float b = pc == 0 ? beta : 1.0f;
             const float *Bsrc = transB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc;
             pack_b(transB, kc, nc, Bsrc, ldb, Bp);
-            for (int ic = 0; ic < M; ic += MR) {
-                int mr = M - ic < MR ? M - ic : MR;
-                const float *Asrc = transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
-                /* a partial block would read past A's last row: copy it, padded */
-                if (mr < MR)
-                    pack_a(transA, mr, kc, Asrc, lda, Ap);
+            /* blocks of MR rows, then of MT; the last, partial one packed */
+            for (int ic = 0; ic < M;) {
+                int rows = M - ic >= MR ? MR : MT;
+                int mr = M - ic < rows ? M - ic : rows;
+                const float *Ab = transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc;
+                int ld = lda, by_cols = transA;
+                if (mr < rows) {
+                    pack_a(transA, mr, kc, Ab, lda, Ap);
+                    Ab = Ap, ld = MT, by_cols = 1;
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *Bq = Bp + (size_t)(jr / NR) * kc * NR;
-                    float *Cb = C + (size_t)ic * ldc + jc + jr;
-                    const float *Ab = mr < MR ? Ap : Asrc;
-                    int ld = mr < MR ? MR : lda;
-                    if (mr < MR || transA)
-                        (nr > 16 ? cols32 : cols16)(kc, Ab, ld, Bq, mr, nr, alpha, b, Cb, ldc);
-                    else
-                        (nr > 16 ? rows32 : rows16)(kc, Ab, ld, Bq, mr, nr, alpha, b, Cb, ldc);
+                    pick(rows, nr, by_cols)(kc, Ab, ld, Bp + (size_t)(jr / NR) * kc * NR, mr, nr, alpha, b,
+                                            C + (size_t)ic * ldc + jc + jr, ldc);
                 }
+                ic += rows;
             }
         }
     }
