@@ -237,9 +237,10 @@ int sa_blas_threads_settable(void);
 void sa_blas_scope_begin(int model_threads);
 void sa_blas_scope_end(void);
 /* @return the threads this product should use: 1 below the sizes where a
- * second thread pays, above them the model's count (outside a model call,
- * OpenBLAS's; 1 for another BLAS, whose threads seqattn cannot see). */
-int sa_blas_threads_for(int M, int N, int K);
+ * second thread pays or when `single`, above them the model's count (outside
+ * a model call, OpenBLAS's; 1 for another BLAS, whose threads seqattn cannot
+ * see). Inside a model call, also sets OpenBLAS's count to it. */
+int sa_blas_threads_for(int M, int N, int K, int single);
 /* 1 if the BLAS is OpenBLAS running its AVX-512 kernels (core SkylakeX,
  * CooperLake, SapphireRapids) or is not OpenBLAS (then trusted to be tuned). */
 int sa_blas_has_avx512(void);
@@ -274,6 +275,11 @@ void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K,
  * first use, at most 15); on the caller alone when another thread's job
  * holds the pool or a worker cannot be started. */
 void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx);
+/* Between sa_pool_warm(threads) and sa_pool_cool() (counted, any thread) the
+ * workers spin waiting for jobs instead of sleeping; warm also starts
+ * threads − 1 of them. Called around model calls that may split products. */
+void sa_pool_warm(int threads);
+void sa_pool_cool(void);
 
 /* In-place softmax over n values; n == 0 is a no-op (kernels/vmath.c). */
 void sa_softmax(float *x, int32_t n);

@@ -45,6 +45,7 @@ static _Thread_local int scope_depth;
 static _Thread_local int scope_threads; /* threads for large products */
 static _Thread_local int scope_saved;   /* the caller's count, restored at the end */
 static _Thread_local int scope_current; /* what OpenBLAS is set to now */
+static _Thread_local int scope_warm;    /* 1 if this scope warmed the GEMM pool */
 
 int sa_blas_threads_settable(void) { return SA_HAVE_BLAS_THREADS ? 1 : 0; }
 
@@ -54,21 +55,28 @@ void sa_blas_scope_begin(int model_threads)
         return;
     scope_saved = scope_current = openblas_get_num_threads();
     scope_threads = model_threads > 0 ? model_threads : scope_saved;
+    /* large products will be split over the AVX-512 kernel's pool */
+    scope_warm = scope_threads > 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512();
+    if (scope_warm)
+        sa_pool_warm(scope_threads);
 }
 
 void sa_blas_scope_end(void)
 {
     if (!SA_HAVE_BLAS_THREADS || scope_depth == 0 || --scope_depth > 0)
         return;
+    if (scope_warm)
+        sa_pool_cool();
+    scope_warm = 0;
     if (scope_current != scope_saved)
         openblas_set_num_threads(scope_saved);
 }
 
-int sa_blas_threads_for(int M, int N, int K)
+int sa_blas_threads_for(int M, int N, int K, int single)
 {
     double macs = (double)M * N * K;
     int vector = M == 1 || N == 1;
-    int small = macs < (vector ? SA_GEMV_THREADED_MACS : SA_GEMM_THREADED_MACS);
+    int small = single || macs < (vector ? SA_GEMV_THREADED_MACS : SA_GEMM_THREADED_MACS);
     if (!SA_HAVE_BLAS_THREADS)
         return 1;
     if (scope_depth == 0) /* not ours to change: what OpenBLAS would use */

@@ -48,14 +48,20 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
                 C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
         return;
     }
-    int threads = sa_blas_threads_for(M, N, K);
+    /* With our kernel in use the model's threads are its pool's: OpenBLAS's
+     * matrix-vector products then stay on one thread, because its threads
+     * spin (sched_yield) after each threaded call and would hold the second
+     * core from the pool's worker (a gru_attn B 64 training step took 6.8 ms
+     * on 2 threads against 3.3 on 1 that way). */
+    int own = sa_gemm_avx512_ok() && !sa_blas_has_avx512();
+    int threads = sa_blas_threads_for(M, N, K, own && (M == 1 || N == 1));
     if (M == 1 || N == 1) {
         gemv(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     /* Where the BLAS runs AVX-512 kernels itself they are as fast or faster
      * (SkylakeX: 0.76–1.1× ours), so it keeps those products. */
-    if (sa_gemm_avx512_ok() && !sa_blas_has_avx512()) {
+    if (own) {
         if (threads > 1)
             sa_gemm_avx512_mt(threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         else

@@ -3,16 +3,22 @@
  *
  * Why a pool: a product worth splitting takes 50 µs and up; starting threads
  * for each call cost more than the second core gained (a 2-layer BiLSTM(512)
- * at batch 256 was slower on 2 threads than with OpenBLAS's, whose threads
- * wait between calls). Workers here are started on first use, wait on a
- * condition variable between jobs (no spinning, so they never compete with
- * the BLAS's threads for the cores), and live until the process ends; the
- * library is linked with -z nodelete so their code is never unmapped.
+ * at batch 256 was slower on 2 threads than with OpenBLAS's). And a sleeping
+ * thread wakes slowly: on the 2-vCPU VM of docs/performance.md a worker woken
+ * through a condition variable started its part 650 µs after the caller, and
+ * the split product (192×64×3200, 0.4 ms on one thread) took twice as long.
+ * So while a model call that may split products is running (sa_pool_warm ..
+ * sa_pool_cool, from the BLAS thread scope), the workers spin waiting for
+ * the next job, as OpenMP's and OpenBLAS's threads do; outside model calls
+ * they sleep. Workers are started on first use and live until the process
+ * ends; the library is linked with -z nodelete so their code is never
+ * unmapped.
  *
  * One job runs at a time: a caller that finds the pool busy (another thread's
  * model) runs its parts itself, as does a caller whose workers could not be
  * started. After fork() the child starts with no workers. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "../internal.h"
@@ -20,64 +26,83 @@
 #define POOL_MAX 16 /* parts of one job, the caller's included */
 
 static pthread_mutex_t submit = PTHREAD_MUTEX_INITIALIZER; /* held by the job's caller */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* guards the job fields */
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
-static int workers;            /* started; worker i runs part i */
-static unsigned long job_id;   /* the current job's number, 0 before the first */
-static int job_parts;          /* parts of the current job taken by the pool */
-static int remaining;          /* worker parts of the current job not finished */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* for sleeping and waking only */
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int workers; /* started; worker i runs part i. Only the submit holder reads or writes it */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* The job, published like a seqlock: seq is odd while the caller writes the
+ * fields and even once they are complete; a worker reads them between two
+ * equal even values of seq. The caller writes them again only after every
+ * part of the previous job is done, so a worker whose part it was always
+ * reads them intact. Every access to these is atomic. */
+static unsigned long seq;
+static int job_parts; /* parts taken by the pool, the caller's part 0 included */
+static int remaining; /* worker parts not finished */
 static void (*job_fn)(void *ctx, int part);
 static void *job_ctx;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int hot; /* model calls in progress that may split products: workers spin while > 0 */
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define SPINS 4096
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static int published(unsigned long s, unsigned long seen) { return s != seen && !(s & 1); }
+
+/* Waits for a published job other than `seen`: spins while the pool is hot,
+ * sleeps otherwise. @return its seq */
+static unsigned long next_job(unsigned long seen)
+{
+    for (;;) {
+        unsigned long s;
+        for (int i = 0; i < SPINS; i++) {
+            if (published(s = LOAD(seq), seen))
+                return s;
+            relax();
+        }
+        if (LOAD(hot) > 0)
+            continue;
+        pthread_mutex_lock(&lock);
+        while (!published(s = LOAD(seq), seen) && LOAD(hot) == 0)
+            pthread_cond_wait(&wake, &lock);
+        pthread_mutex_unlock(&lock);
+        if (published(s, seen))
+            return s;
+    }
+}
 
 static void *worker(void *arg)
 {
     int me = (int)(intptr_t)arg;
     unsigned long seen = 0;
-    pthread_mutex_lock(&lock);
     for (;;) {
-        while (job_id == seen)
-            pthread_cond_wait(&wake, &lock);
-        seen = job_id;
-        if (me >= job_parts)
+        unsigned long s = next_job(seen);
+        int parts = LOAD(job_parts);
+        void (*fn)(void *, int) = LOAD(job_fn);
+        void *ctx = LOAD(job_ctx);
+        seen = s;
+        /* a newer job already: then this one had no part for us (the caller
+         * waits for every part before publishing again) */
+        if (LOAD(seq) != s || me >= parts)
             continue;
-        void (*fn)(void *, int) = job_fn;
-        void *ctx = job_ctx;
-        pthread_mutex_unlock(&lock);
         fn(ctx, me);
-        pthread_mutex_lock(&lock);
-        if (--remaining == 0)
-            pthread_cond_signal(&done);
+        __atomic_sub_fetch(&remaining, 1, __ATOMIC_ACQ_REL);
     }
     return NULL;
 }
 
-/* The child of a fork has only the forking thread: no workers, and the locks
- * may have been held by threads that are gone. */
-static void after_fork_child(void)
+/* Starts workers until there are n (at most POOL_MAX − 1); the caller holds
+ * submit. Stops at the first that cannot be started. */
+static void start_workers(int n)
 {
-    pthread_mutex_init(&submit, NULL);
-    pthread_mutex_init(&lock, NULL);
-    pthread_cond_init(&wake, NULL);
-    pthread_cond_init(&done, NULL);
-    workers = 0;
-    job_id = 0;
-    job_parts = remaining = 0;
-}
-
-static void register_fork_handler(void) { pthread_atfork(NULL, NULL, after_fork_child); }
-
-void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx)
-{
-    if (parts > 1)
-        pthread_once(&once, register_fork_handler);
-    if (parts <= 1 || pthread_mutex_trylock(&submit) != 0) {
-        for (int p = 0; p < parts; p++)
-            fn(ctx, p);
-        return;
-    }
-    pthread_mutex_lock(&lock);
-    while (workers < parts - 1 && workers < POOL_MAX - 1) {
+    while (workers < n && workers < POOL_MAX - 1) {
         pthread_attr_t attr;
         pthread_t t;
         int ok = pthread_attr_init(&attr) == 0;
@@ -88,22 +113,74 @@ void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx)
             break;
         workers++;
     }
+}
+
+/* The child of a fork has only the forking thread: no workers, and the locks
+ * may have been held by threads that are gone. */
+static void after_fork_child(void)
+{
+    pthread_mutex_init(&submit, NULL);
+    pthread_mutex_init(&lock, NULL);
+    pthread_cond_init(&wake, NULL);
+    workers = 0;
+    STORE(seq, 0);
+    STORE(remaining, 0);
+    STORE(hot, 0);
+}
+
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, after_fork_child); }
+
+void sa_pool_warm(int threads)
+{
+    pthread_once(&once, register_fork_handler);
+    if (__atomic_add_fetch(&hot, 1, __ATOMIC_ACQ_REL) == 1) {
+        pthread_mutex_lock(&lock); /* a worker about to sleep has checked hot under it */
+        pthread_cond_broadcast(&wake);
+        pthread_mutex_unlock(&lock);
+    }
+    /* start them now, so the first split product does not wait for them */
+    if (threads > 1 && pthread_mutex_trylock(&submit) == 0) {
+        start_workers(threads - 1);
+        pthread_mutex_unlock(&submit);
+    }
+}
+
+void sa_pool_cool(void) { __atomic_sub_fetch(&hot, 1, __ATOMIC_ACQ_REL); }
+
+void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx)
+{
+    if (parts > 1)
+        pthread_once(&once, register_fork_handler);
+    if (parts <= 1 || pthread_mutex_trylock(&submit) != 0) {
+        for (int p = 0; p < parts; p++)
+            fn(ctx, p);
+        return;
+    }
+    start_workers(parts - 1);
     int pooled = workers + 1 < parts ? workers + 1 : parts;
-    job_fn = fn;
-    job_ctx = ctx;
-    job_parts = pooled;
-    remaining = pooled - 1;
-    job_id++;
-    pthread_cond_broadcast(&wake);
-    pthread_mutex_unlock(&lock);
+    unsigned long s = LOAD(seq);
+    STORE(seq, s + 1); /* odd: writing */
+    STORE(job_fn, fn);
+    STORE(job_ctx, ctx);
+    STORE(job_parts, pooled);
+    STORE(remaining, pooled - 1);
+    STORE(seq, s + 2); /* even: published */
+    if (LOAD(hot) == 0) { /* the workers may be asleep */
+        pthread_mutex_lock(&lock); /* a worker about to sleep has checked seq under it */
+        pthread_cond_broadcast(&wake);
+        pthread_mutex_unlock(&lock);
+    }
 
     fn(ctx, 0);
     for (int p = pooled; p < parts; p++) /* parts no worker could take */
         fn(ctx, p);
 
-    pthread_mutex_lock(&lock);
-    while (remaining > 0)
-        pthread_cond_wait(&done, &lock);
-    pthread_mutex_unlock(&lock);
+    /* the workers' parts are running or about to: wait for them, yielding
+     * now and then in case a worker waits for a core */
+    for (int i = 1; LOAD(remaining) > 0; i++) {
+        relax();
+        if (i % SPINS == 0)
+            sched_yield();
+    }
     pthread_mutex_unlock(&submit);
 }

@@ -1,15 +1,18 @@
 /* test_gemm_avx512.c — the AVX-512 kernel (lib/kernels/gemm_avx512.c),
- * reached through sa_head_gemm, against a
- * double-precision reference: every transposition, alpha and beta, odd sizes
- * around the kernel's block edges (12 rows, 16 and 32 columns, 64-column and
- * 128-index panels), leading dimensions wider than the matrices, NaN in C
- * with beta 0, the product split over the thread pool (also from two
- * callers at once), and both paths (the AVX-512 kernel where the CPU has it, and
- * sa_gemm). Internal kernel: compiled with its source. */
+ * reached through sa_head_gemm, against a double-precision reference: every
+ * transposition, alpha and beta, odd sizes around the kernel's block edges
+ * (12- and 4-row blocks, 16 and 32 columns, 64-column and 128-index panels),
+ * leading dimensions wider than the matrices, NaN in C with beta 0; the
+ * product split over the thread pool (kernels/gemm_pool.c: from two callers
+ * at once, with the pool warm, in a forked child); and both paths (the
+ * kernel where the CPU has it, and sa_gemm). Internal kernel: compiled with
+ * its source. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../lib/internal.h"
 
@@ -151,7 +154,26 @@ static void threaded(void)
         failures++;
         printf("FAIL threaded kernel, two callers: errors %.3g %.3g\n", w[0], w[1]);
     }
-    printf("threaded kernel: worst relative error %.3g alone, %.3g / %.3g with two callers\n", e, w[0], w[1]);
+    /* warm: the workers spin between jobs */
+    sa_pool_warm(3);
+    double hot = threaded_sweep(7);
+    sa_pool_cool();
+    if (!(hot < 1e-6)) {
+        failures++;
+        printf("FAIL threaded kernel, warm pool: error %.3g\n", hot);
+    }
+    /* a child of fork() has none of the parent's workers: it starts its own */
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(threaded_sweep(5) < 1e-6 ? 0 : 1);
+    int status = -1;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        failures++;
+        printf("FAIL threaded kernel in a forked child: status %d\n", status);
+    }
+    printf("threaded kernel: worst relative error %.3g alone, %.3g / %.3g with two callers, %.3g warm; "
+           "forked child %s\n",
+           e, w[0], w[1], hot, status == 0 ? "OK" : "failed");
 }
 
 int main(void)
