@@ -383,18 +383,24 @@ typedef struct sa_memory_info {
  *  struct up to step_state). */
 SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
 
-/** Sets how many BLAS threads this model's large matrix products use.
+/** Sets how many threads this model's large matrix products use.
  *  n = 0 (the default): the count the BLAS has when each call starts
  *  (OPENBLAS_NUM_THREADS, openblas_set_num_threads()). n >= 1: n threads.
  *  Either way, products too small to gain from a second thread (under 2^23
  *  multiply-adds; matrix-vector products under 2^17) run on one: split over
  *  threads they were slower, e.g. a GRU(64) training step at batch 64 took
  *  1.7x as long on 2 threads as on 1 (docs/performance.md).
- *  The count is OpenBLAS's process-wide setting: seqattn changes it only
- *  during its own calls (sa_forward, sa_backward, sa_backward_from, sa_step)
- *  and restores the caller's value before they return; BLAS calls that other
- *  threads make meanwhile run with seqattn's count. seqattn's element-wise
- *  work runs on the calling thread, so nothing is oversubscribed.
+ *  Who runs the large products: OpenBLAS, whose count is a process-wide
+ *  setting that seqattn changes only during its own calls (sa_forward,
+ *  sa_backward, sa_backward_from, sa_step) and restores before they return
+ *  (BLAS calls that other threads make meanwhile run with seqattn's count);
+ *  or, on an AVX-512 CPU where OpenBLAS runs only AVX2 kernels, seqattn's own
+ *  kernel and its pool of n - 1 worker threads (at most 15), started on
+ *  first use and kept until the process ends. While such a call runs the workers spin
+ *  between products (their CPU time counts even when they have no work) and
+ *  OpenBLAS stays on one thread; between calls they sleep. seqattn's
+ *  element-wise work runs on the calling thread, so nothing is
+ *  oversubscribed.
  *  @return SA_OK; SA_ERR_INVALID_ARG (NULL, n outside 0..1024);
  *  SA_ERR_UNSUPPORTED (n >= 1 and the library runs on a BLAS other than
  *  OpenBLAS, whose thread count it cannot set). */

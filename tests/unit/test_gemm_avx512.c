@@ -1,12 +1,12 @@
 /* test_gemm_avx512.c — the AVX-512 kernel (lib/kernels/gemm_avx512.c),
  * reached through sa_head_gemm, against a double-precision reference: every
  * transposition, alpha and beta, odd sizes around the kernel's block edges
- * (12- and 4-row blocks, 16 and 32 columns, 64-column and 128-index panels),
- * leading dimensions wider than the matrices, NaN in C with beta 0; the
- * product split over the thread pool (kernels/gemm_pool.c: from two callers
- * at once, with the pool warm, in a forked child); and both paths (the
- * kernel where the CPU has it, and sa_gemm). Internal kernel: compiled with
- * its source. */
+ * (12- and 4-row blocks, 16 and 32 columns, 64-column and 128-index panels,
+ * 384-row blocks of A), leading dimensions wider than the matrices, NaN in C
+ * with beta 0; the product split over the thread pool (kernels/gemm_pool.c:
+ * from two callers at once, with the pool warm, in a forked child); and both
+ * paths (the kernel where the CPU has it, and sa_gemm). Internal kernel:
+ * compiled with its source. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -84,6 +84,7 @@ static void sweep(const char *path)
         {2, 2, 1},     {12, 32, 1},   {13, 33, 7},    {11, 31, 5},   {25, 17, 3},  {128, 128, 32},
         {128, 32, 128}, {100, 100, 16}, {100, 16, 100}, {37, 65, 129}, {7, 130, 300}, {24, 64, 128},
         {50, 3, 20},   {3, 50, 257},  {1, 40, 9},     {40, 1, 9},   {13, 48, 5},  {12, 16, 130},
+        {801, 70, 131}, /* more rows than one L2 block (384) */
     };
     static const float ab[][2] = {{1.0f, 0.0f}, {0.25f, 1.0f}, {-1.5f, 0.5f}};
     unsigned seed = 7;
