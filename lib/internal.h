@@ -266,6 +266,11 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 int sa_gemm_avx512_ok(void);
 int sa_gemm_avx512_enable(int enable);
+/* y[i·incy] = beta·y[i·incy] + alpha·Σ_k W[i·ldw + k]·x[k] for i < n, K >= 1,
+ * x contiguous: a matrix-vector product on W's rows as stored (one sample's
+ * recurrent step); beta == 0 never reads y. Same condition of use. */
+void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
+                    int incy);
 /* The same product split over up to `threads` threads (sa_pool_run): by
  * columns of C in 64-column panels, or by rows for C under 128 columns. */
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,

@@ -231,12 +231,67 @@ AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, floa
         }
     }
 }
+
+/* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k], eight rows of
+ * W at a time, each row's sum kept in a vector across k and reduced once. */
+AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
+                             float *y, int incy)
+{
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    int kfull = K - K % 16;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512 acc[8];
+        SA_UNROLL_MR
+        for (int r = 0; r < 8; r++)
+            acc[r] = _mm512_setzero_ps();
+        for (int k = 0; k < kfull; k += 16) {
+            __m512 xv = _mm512_loadu_ps(x + k);
+            SA_UNROLL_MR
+            for (int r = 0; r < 8; r++)
+                acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(W + (size_t)(i + r) * ldw + k), xv, acc[r]);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + kfull);
+            SA_UNROLL_MR
+            for (int r = 0; r < 8; r++)
+                acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, W + (size_t)(i + r) * ldw + kfull), xv, acc[r]);
+        }
+        SA_UNROLL_MR
+        for (int r = 0; r < 8; r++) {
+            float v = alpha * _mm512_reduce_add_ps(acc[r]);
+            float *yr = y + (size_t)(i + r) * incy;
+            *yr = beta == 0.0f ? v : beta * *yr + v;
+        }
+    }
+    for (; i < n; i++) {
+        __m512 acc = _mm512_setzero_ps();
+        const float *w = W + (size_t)i * ldw;
+        for (int k = 0; k < kfull; k += 16)
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), acc);
+        if (tail)
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + kfull), _mm512_maskz_loadu_ps(tail, x + kfull), acc);
+        float v = alpha * _mm512_reduce_add_ps(acc);
+        float *yr = y + (size_t)i * incy;
+        *yr = beta == 0.0f ? v : beta * *yr + v;
+    }
+}
 #endif
 
 int sa_gemm_avx512_ok(void)
 {
     int simd = __atomic_load_n(&use_simd, __ATOMIC_RELAXED);
     return simd < 0 ? sa_gemm_avx512_enable(1) : simd;
+}
+
+void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
+                    int incy)
+{
+#if SA_HAVE_AVX512
+    gemv_rows(n, K, alpha, W, ldw, x, beta, y, incy);
+#else
+    (void)n, (void)K, (void)alpha, (void)W, (void)ldw, (void)x, (void)beta, (void)y, (void)incy;
+#endif
 }
 
 void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

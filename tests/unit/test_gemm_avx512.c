@@ -3,7 +3,7 @@
  * transposition, alpha and beta, odd sizes around the kernel's block edges
  * (12- and 4-row blocks, 16 and 32 columns, 64-column and 128-index panels,
  * 384-row blocks of A), leading dimensions wider than the matrices, NaN in C
- * with beta 0; the product split over the thread pool (kernels/gemm_pool.c:
+ * with beta 0; the matrix-vector kernel; the product split over the thread pool (kernels/gemm_pool.c:
  * from two callers at once, with the pool warm, in a forked child); and both
  * paths (the kernel where the CPU has it, and sa_gemm). Internal kernel:
  * compiled with its source. */
@@ -107,6 +107,58 @@ static void sweep(const char *path)
     printf("%s: %d products, worst relative error %.3g\n", path, n, worst);
 }
 
+/* sa_gemv_avx512 on rows of W against double precision: row counts around
+ * its 8-row blocks, K around 16, a strided y, beta 0 over NaN. */
+static void gemv(void)
+{
+    static const int ns[] = {1, 7, 8, 9, 17, 512}, ks[] = {1, 15, 16, 17, 128, 130};
+    unsigned seed = 3;
+    double worst = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+            for (int v = 0; v < 2; v++) {
+                int n = ns[a], K = ks[b], ldw = K + 2, incy = v ? 3 : 1;
+                float alpha = v ? -0.75f : 1.0f, beta = v ? 0.5f : 0.0f;
+                float *W = malloc(sizeof(float) * (size_t)n * ldw), *x = malloc(sizeof(float) * (size_t)K);
+                float *y = malloc(sizeof(float) * (size_t)n * incy), *y0 = malloc(sizeof(float) * (size_t)n * incy);
+                for (int i = 0; i < n * ldw; i++)
+                    W[i] = frand(&seed);
+                for (int i = 0; i < K; i++)
+                    x[i] = frand(&seed);
+                for (int i = 0; i < n * incy; i++)
+                    y0[i] = y[i] = beta == 0.0f ? NAN : frand(&seed);
+                sa_gemv_avx512(n, K, alpha, W, ldw, x, beta, y, incy);
+                for (int i = 0; i < n * incy; i++) {
+                    if (i % incy) { /* between the strided outputs: untouched */
+                        if (!(y[i] == y0[i] || (isnan(y[i]) && isnan(y0[i])))) {
+                            failures++;
+                            printf("FAIL gemv %dx%d: y[%d] written\n", n, K, i);
+                        }
+                        continue;
+                    }
+                    int r = i / incy;
+                    double s = 0, mag = 0;
+                    for (int k = 0; k < K; k++) {
+                        s += (double)W[(size_t)r * ldw + k] * x[k];
+                        mag += fabs((double)W[(size_t)r * ldw + k] * x[k]);
+                    }
+                    double want = alpha * s + (beta != 0.0f ? beta * (double)y0[i] : 0.0);
+                    double e = fabs(y[i] - want) / (fabs(alpha) * mag + fabs(beta * (double)y0[i]) + 1e-30);
+                    if (!(e <= worst))
+                        worst = e;
+                }
+                free(W);
+                free(x);
+                free(y);
+                free(y0);
+            }
+    if (!(worst < 1e-6)) {
+        failures++;
+        printf("FAIL gemv: worst relative error %.3g\n", worst);
+    }
+    printf("gemv kernel: worst relative error %.3g\n", worst);
+}
+
 /* The product split over the pool: by columns (N >= 128) and by rows, more
  * threads than parts, uneven parts. */
 static double threaded_sweep(unsigned seed)
@@ -183,6 +235,7 @@ int main(void)
     printf("AVX-512 kernel: %s\n", simd ? "available" : "not on this CPU (sa_gemm only)");
     if (simd) {
         sweep("kernel");
+        gemv();
         threaded();
     }
     if (sa_gemm_avx512_enable(0) != 0 || sa_gemm_avx512_ok() != 0) {
