@@ -241,6 +241,9 @@ void sa_blas_scope_end(void);
  * a model call, OpenBLAS's; 1 for another BLAS, whose threads seqattn cannot
  * see). Inside a model call, also sets OpenBLAS's count to it. */
 int sa_blas_threads_for(int M, int N, int K, int single);
+/* Called before a product is split over the GEMM pool: warms the pool for
+ * the rest of the model call (and from the start of this thread's next one). */
+void sa_blas_scope_split(void);
 /* 1 if the BLAS is OpenBLAS running its AVX-512 kernels (core SkylakeX,
  * CooperLake, SapphireRapids) or is not OpenBLAS (then trusted to be tuned). */
 int sa_blas_has_avx512(void);

@@ -46,6 +46,7 @@ static _Thread_local int scope_threads; /* threads for large products */
 static _Thread_local int scope_saved;   /* the caller's count, restored at the end */
 static _Thread_local int scope_current; /* what OpenBLAS is set to now */
 static _Thread_local int scope_warm;    /* 1 if this scope warmed the GEMM pool */
+static _Thread_local int split_seen;    /* a product was split since the last scope began */
 
 int sa_blas_threads_settable(void) { return SA_HAVE_BLAS_THREADS ? 1 : 0; }
 
@@ -55,10 +56,23 @@ void sa_blas_scope_begin(int model_threads)
         return;
     scope_saved = scope_current = openblas_get_num_threads();
     scope_threads = model_threads > 0 ? model_threads : scope_saved;
-    /* large products will be split over the AVX-512 kernel's pool */
-    scope_warm = scope_threads > 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512();
+    /* The pool's workers spin while warm, which costs the other core's time:
+     * warm from the start only if the last call on this thread split a
+     * product (a model that has large products); otherwise the first split
+     * of this call warms it (sa_blas_scope_split). */
+    scope_warm = split_seen && scope_threads > 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512();
+    split_seen = 0;
     if (scope_warm)
         sa_pool_warm(scope_threads);
+}
+
+void sa_blas_scope_split(void)
+{
+    split_seen = 1;
+    if (scope_depth > 0 && !scope_warm) {
+        sa_pool_warm(scope_threads);
+        scope_warm = 1;
+    }
 }
 
 void sa_blas_scope_end(void)

@@ -5,6 +5,8 @@
 
 #include "../internal.h"
 
+#define SA_POOL_SPLIT_MACS (1.0 * (1 << 25))
+
 /* A product with one row or one column is a matrix-vector product, and
  * OpenBLAS's sgemm is slow there (its small-matrix kernel: 7.6 GFLOP/s on
  * 1×1536×512 against 38 for sgemv, docs/performance.md). This is every
@@ -73,9 +75,15 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
     /* Where the BLAS runs AVX-512 kernels itself they are as fast or faster
      * (SkylakeX: 0.76–1.1× ours), so it keeps those products. */
     if (own) {
-        if (threads > 1)
+        /* The pool's workers spin through a call once it splits anything,
+         * which slowed the calling thread by 5–10 % on the 2-vCPU VM; a split
+         * pays that back from about 2^25 multiply-adds (0.2 ms on one
+         * thread): a GRU(64) step at batch 64 never splits, a GRU(512) step
+         * at batch 64 does. */
+        if (threads > 1 && (double)M * N * K >= SA_POOL_SPLIT_MACS) {
+            sa_blas_scope_split();
             sa_gemm_avx512_mt(threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        else
+        } else
             sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }

@@ -7,12 +7,13 @@
  * thread wakes slowly: on the 2-vCPU VM of docs/performance.md a worker woken
  * through a condition variable started its part 650 µs after the caller, and
  * the split product (192×64×3200, 0.4 ms on one thread) took twice as long.
- * So while a model call that may split products is running (sa_pool_warm ..
- * sa_pool_cool, from the BLAS thread scope), the workers spin waiting for
- * the next job, as OpenMP's and OpenBLAS's threads do; outside model calls
- * they sleep. Workers are started on first use and live until the process
- * ends; the library is linked with -z nodelete so their code is never
- * unmapped.
+ * So once a model call has split a product, the workers spin waiting for
+ * the next job until the call ends (sa_pool_warm .. sa_pool_cool, from the
+ * BLAS thread scope, which warms from the start of a call when the previous
+ * call on that thread split something), as OpenMP's and OpenBLAS's threads
+ * do; outside such calls they sleep. Workers are started on first use and
+ * live until the process ends; the library is linked with -z nodelete so
+ * their code is never unmapped.
  *
  * One job runs at a time: a caller that finds the pool busy (another thread's
  * model) runs its parts itself, as does a caller whose workers could not be
