@@ -387,7 +387,8 @@ SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
  *  n = 0 (the default): the count the BLAS has when each call starts
  *  (OPENBLAS_NUM_THREADS, openblas_set_num_threads()). n >= 1: n threads.
  *  Either way, products too small to gain from a second thread (under 2^23
- *  multiply-adds; matrix-vector products under 2^17) run on one: split over
+ *  multiply-adds, 2^25 on seqattn's kernel below; matrix-vector products
+ *  under 2^17, all of them on seqattn's kernel) run on one: split over
  *  threads they were slower, e.g. a GRU(64) training step at batch 64 took
  *  1.7x as long on 2 threads as on 1 (docs/performance.md).
  *  Who runs the large products: OpenBLAS, whose count is a process-wide

@@ -1,7 +1,7 @@
 /* gemm_pool.c — worker threads for splitting one matrix product (the
  * AVX-512 kernel, gemm_avx512.c) over a model's threads.
  *
- * Why a pool: a product worth splitting takes 50 µs and up; starting threads
+ * Why a pool: a product worth splitting takes 0.2 ms and up; starting threads
  * for each call cost more than the second core gained (a 2-layer BiLSTM(512)
  * at batch 256 was slower on 2 threads than with OpenBLAS's). And a sleeping
  * thread wakes slowly: on the 2-vCPU VM of docs/performance.md a worker woken
