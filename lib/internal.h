@@ -260,7 +260,7 @@ void sa_head_gemm(int transA, int transB, int M, int N, int K, float alpha, cons
                   const float *B, int ldb, float beta, float *C, int ldc);
 
 /* The AVX-512 kernel (kernels/gemm_avx512.c): sa_gemm's contract for M, N,
- * K >= 1, single-threaded, 38 KB of stack and no allocation. Call it only
+ * K >= 1, single-threaded, 34 KB of stack and no allocation. Call it only
  * when sa_gemm_avx512_ok() is 1: the CPU has AVX-512F (checked once) and
  * the kernel is enabled. sa_gemm_avx512_enable(0) turns it off, (1) back on
  * where the CPU allows; it returns the new sa_gemm_avx512_ok(). For tests
