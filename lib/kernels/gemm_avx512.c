@@ -70,6 +70,32 @@ AVX512 static void pack_a(int transA, int mr, int kc, const float *A, int lda, f
             Ap[(size_t)p * MT + r] = r < mr ? (transA ? A[(size_t)p * lda + r] : A[(size_t)r * lda + p]) : 0.0f;
 }
 
+/* r[i] = column i of the 16 × 16 tile whose rows were r[0..15]: unpack
+ * pairs, then 2-float, 4-float and 8-float groups. */
+AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16], v[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 4; i++) {
+            v[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+            v[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(v[i], v[8 + i], 0xdd);
+    }
+}
+
 /* Bp holds ceil(nc / NR) blocks, each kc rows of NR: block q, row p, column c
  * is op(B)(p, q·NR + c), 0 past nc. */
 AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, float *Bp)
@@ -86,25 +112,22 @@ AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, f
                 _mm512_storeu_ps(blk + (size_t)p * NR + 16,
                                  _mm512_maskz_loadu_ps(m1, src + (size_t)p * ldb + 16));
             }
-        } else if (ldb < (1 << 25)) { /* op(B)(p, j) = B[j·ldb + p]: gather 16 rows of B per vector */
-            __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                             _mm512_set1_epi32(ldb));
-            __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-            __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
-            /* masked-off lanes are not read: rows past B's last are never touched */
-            const float *r0 = B + (size_t)q * NR * ldb;
-            for (int p = 0; p < kc; p++)
-                _mm512_storeu_ps(blk + (size_t)p * NR,
-                                 _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, idx, r0 + p, 4));
-            for (int p = 0; p < kc; p++)
-                _mm512_storeu_ps(blk + (size_t)p * NR + 16,
-                                 m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, idx,
-                                                               r0 + (size_t)16 * ldb + p, 4)
-                                    : _mm512_setzero_ps());
-        } else { /* rows too far apart for 32-bit gather offsets: one at a time */
-            for (int p = 0; p < kc; p++)
-                for (int c = 0; c < NR; c++)
-                    blk[(size_t)p * NR + c] = c < w ? B[(size_t)(q * NR + c) * ldb + p] : 0.0f;
+        } else { /* op(B)(p, j) = B[j·ldb + p]: 16 × 16 tiles of B, transposed in registers */
+            for (int h = 0; h < 2; h++) {
+                int rows = w - 16 * h < 0 ? 0 : w - 16 * h > 16 ? 16 : w - 16 * h;
+                const float *src = B + (size_t)(q * NR + 16 * h) * ldb;
+                for (int p0 = 0; p0 < kc; p0 += 16) {
+                    int pk = kc - p0 < 16 ? kc - p0 : 16;
+                    __mmask16 m = (__mmask16)(pk == 16 ? 0xFFFF : (1u << pk) - 1);
+                    __m512 r[16];
+                    /* rows past w are zeros, never read: B may end there */
+                    for (int i = 0; i < 16; i++)
+                        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + (size_t)i * ldb + p0) : _mm512_setzero_ps();
+                    transpose16(r);
+                    for (int c = 0; c < pk; c++)
+                        _mm512_storeu_ps(blk + (size_t)(p0 + c) * NR + 16 * h, r[c]);
+                }
+            }
         }
     }
 }
@@ -196,8 +219,9 @@ AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, floa
     /* A block of MC rows stays in L2 while every column panel of B passes
      * over it (12800×512×1536: 97 → 125 GFLOP/s; before, all of A was
      * streamed once per panel), at the price of packing each B panel once per
-     * block. Not for a transposed B, whose gathers cost more than they save
-     * (6400×256×128 Bᵀ: 140 → 120 GFLOP/s): there mc is all of M. */
+     * block. Not for a transposed B, whose packing (16 × 16 transposes) costs
+     * more than the blocking saves (6400×256×128 Bᵀ: 135 → 117 GFLOP/s): there
+     * mc is all of M. */
     int mc_max = transB ? M : MC;
     for (int pc = 0; pc < K; pc += KC) {
         int kc = K - pc < KC ? K - pc : KC;
