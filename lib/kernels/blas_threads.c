@@ -106,7 +106,7 @@ int sa_blas_threads_for(int M, int N, int K, int single)
 /* OpenBLAS's AVX-512 kernel sets, by the core names its
  * openblas_get_corename() gives (0.3.21: "SkylakeX", "Cooperlake",
  * "SapphireRapids"). Compared without case: the spelling has varied. */
-int sa_blas_has_avx512(void)
+static int core_has_avx512(void)
 {
 #if defined(__GNUC__) && defined(__ELF__)
     if (!openblas_get_corename)
@@ -124,4 +124,18 @@ int sa_blas_has_avx512(void)
 #else
     return 1;
 #endif
+}
+
+/* asked before every product: the core is fixed when OpenBLAS loads, so it
+ * is looked up once (-1: not yet; atomic, several threads may ask) */
+static int has_avx512 = -1;
+
+int sa_blas_has_avx512(void)
+{
+    int v = __atomic_load_n(&has_avx512, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = core_has_avx512();
+        __atomic_store_n(&has_avx512, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }

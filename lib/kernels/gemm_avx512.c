@@ -14,11 +14,17 @@
  * The kernel keeps a 12 × 32 block of C in 24 zmm registers and adds one
  * rank-1 update per inner index: two loads of B, twelve broadcasts of A,
  * 24 fused multiply-adds. B is packed in panels padded with zeros to whole
- * blocks, A is read in place (its last, partial row block is packed), so the
+ * blocks, A is read in place (only its last 1–3 rows are packed), so the
  * inner loop has no tail; only the stores to C are masked. */
 #include <stddef.h>
 
 #include "../internal.h"
+
+#define MR 12  /* rows of C per block */
+#define NR 32  /* columns of C per block: two zmm */
+#define KC 128 /* inner indices per panel */
+#define NC 64  /* columns per B panel: two blocks */
+#define MC 384 /* rows of A kept in L2 per pass (384 × 128 floats: 192 KB) */
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
 #define SA_HAVE_AVX512 1
@@ -47,11 +53,6 @@ int sa_gemm_avx512_enable(int enable)
 }
 
 #if SA_HAVE_AVX512
-#define MR 12  /* rows of C per block */
-#define NR 32  /* columns of C per block: two zmm */
-#define KC 128 /* inner indices per panel */
-#define NC 64  /* columns per B panel: two blocks */
-#define MC 384 /* rows of A kept in L2 per pass (384 × 128 floats: 192 KB) */
 #define AVX512 __attribute__((target("avx512f")))
 #if defined(__clang__)
 #define SA_UNROLL_MR _Pragma("unroll")
@@ -341,13 +342,10 @@ typedef struct gemm_split {
     int parts, units, by_cols;
 } gemm_split;
 
-#define SPLIT_COLS 64 /* NC */
-#define SPLIT_ROWS 12 /* MR */
-
 static void run_part(void *arg, int part)
 {
     const gemm_split *g = arg;
-    int unit = g->by_cols ? SPLIT_COLS : SPLIT_ROWS, extent = g->by_cols ? g->N : g->M;
+    int unit = g->by_cols ? NC : MR, extent = g->by_cols ? g->N : g->M;
     int u0 = (int)((long long)g->units * part / g->parts), u1 = (int)((long long)g->units * (part + 1) / g->parts);
     int lo = u0 * unit, hi = u1 * unit < extent ? u1 * unit : extent;
     if (hi <= lo)
@@ -364,8 +362,8 @@ static void run_part(void *arg, int part)
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                        int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * SPLIT_COLS};
-    g.units = g.by_cols ? (N + SPLIT_COLS - 1) / SPLIT_COLS : (M + SPLIT_ROWS - 1) / SPLIT_ROWS;
+    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * NC};
+    g.units = g.by_cols ? (N + NC - 1) / NC : (M + MR - 1) / MR;
     g.parts = threads < g.units ? threads : g.units;
     if (g.parts <= 1) {
         sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
