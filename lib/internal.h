@@ -260,7 +260,10 @@ void sa_head_gemm(int transA, int transB, int M, int N, int K, float alpha, cons
                   const float *B, int ldb, float beta, float *C, int ldc);
 
 /* The AVX-512 kernel (kernels/gemm_avx512.c): sa_gemm's contract for M, N,
- * K >= 1, single-threaded, 34 KB of stack and no allocation. Call it only
+ * K >= 1, single-threaded, 34 KB of stack; products of 512 columns or more
+ * (the packed form) use a per-thread space allocated on the thread's first
+ * such product and grown to the largest (at most 4.2 MB), so a repeated shape
+ * allocates nothing. Call it only
  * when sa_gemm_avx512_ok() is 1: the CPU has AVX-512F (checked once) and
  * the kernel is enabled. sa_gemm_avx512_enable(0) turns it off, (1) back on
  * where the CPU allows; it returns the new sa_gemm_avx512_ok(). For tests
@@ -269,6 +272,13 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 int sa_gemm_avx512_ok(void);
 int sa_gemm_avx512_enable(int enable);
+/* Which of the kernel's two forms products use: -1 (the default) lets each
+ * product choose, 1 forces the packed form (A and B copied into panels, in a
+ * per-thread space kept for the thread's life), 0 the in-place one (A read
+ * where it is, B packed per 64 columns; also the fallback when the packing
+ * space cannot be allocated). @return the previous setting. For tests and
+ * benchmarks. */
+int sa_gemm_avx512_form(int form);
 /* y[i·incy] = beta·y[i·incy] + alpha·Σ_k W[i·ldw + k]·x[k] for i < n, K >= 1,
  * x contiguous: a matrix-vector product on W's rows as stored (one sample's
  * recurrent step); beta == 0 never reads y. Same condition of use. */

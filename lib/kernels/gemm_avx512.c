@@ -16,7 +16,9 @@
  * 24 fused multiply-adds. B is packed in panels padded with zeros to whole
  * blocks, A is read in place (only its last 1–3 rows are packed), so the
  * inner loop has no tail; only the stores to C are masked. */
+#include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "../internal.h"
 
@@ -257,6 +259,84 @@ AVX512 static void gemm_avx512(int transA, int transB, int M, int N, int K, floa
     }
 }
 
+/* The packed form, for products large enough that copying A pays: B packed
+ * once per KC2 inner indices for up to NCB columns, A packed per MC2 × KC2
+ * block into panels of MR (then MT) rows, so the kernel reads both operands
+ * contiguously. Reading A in place had two costs this removes: rows whose
+ * stride is a power of two share L1 sets with each other and with the B
+ * panel (256×2048×512: 129 GFLOP/s at K 512 against 170 at K 500), and with
+ * a transposed B all of A was streamed once per 64 columns, from memory once
+ * A outgrew L2 (25600×2048×1024 Bᵀ: 68 GFLOP/s). */
+#ifndef KC2
+#define KC2 512
+#endif
+#ifndef MC2
+#define MC2 96
+#endif
+#ifndef NCB
+#define NCB 2048
+#endif
+
+/* The mc × kc block of op(A) at A as panels: MR rows while MR are left, then
+ * MT, the last zero-padded; panel of `rows` rows: Ap[p·rows + r] = op(A)(r, p). */
+AVX512 static void pack_a_block(int transA, int mc, int kc, const float *A, int lda, float *Ap)
+{
+    for (int i = 0; i < mc;) {
+        int left = mc - i, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
+        __mmask16 rm = (__mmask16)((1u << mr) - 1);
+        if (transA) { /* op(A)(r, p) = A[p·lda + r]: rows of the panel are contiguous */
+            const float *src = A + i;
+            for (int p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(Ap + (size_t)p * rows, (__mmask16)((1u << rows) - 1),
+                                      _mm512_maskz_loadu_ps(rm, src + (size_t)p * lda));
+        } else if (rows == MR && mr == MR) { /* 16 × 16 tiles of 12 rows, transposed in registers */
+            const float *src = A + (size_t)i * lda;
+            for (int p0 = 0; p0 < kc; p0 += 16) {
+                int pk = kc - p0 < 16 ? kc - p0 : 16;
+                __mmask16 m = (__mmask16)(pk == 16 ? 0xFFFF : (1u << pk) - 1);
+                __m512 r[16];
+                for (int q = 0; q < 16; q++)
+                    r[q] = q < MR ? _mm512_maskz_loadu_ps(m, src + (size_t)q * lda + p0) : _mm512_setzero_ps();
+                transpose16(r);
+                for (int c = 0; c < pk; c++)
+                    _mm512_mask_storeu_ps(Ap + (size_t)(p0 + c) * MR, (__mmask16)0x0FFF, r[c]);
+            }
+        } else
+            pack_a(0, mr, kc, A + (size_t)i * lda, lda, Ap);
+        Ap += (size_t)kc * rows;
+        i += rows;
+    }
+}
+
+AVX512 static void gemm_packed(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                               const float *B, int ldb, float beta, float *C, int ldc, float *Ap, float *Bp)
+{
+    for (int jc = 0; jc < N; jc += NCB) {
+        int nc = N - jc < NCB ? N - jc : NCB;
+        for (int pc = 0; pc < K; pc += KC2) {
+            int kc = K - pc < KC2 ? K - pc : KC2;
+            float b = pc == 0 ? beta : 1.0f;
+            pack_b(transB, kc, nc, transB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc, ldb, Bp);
+            for (int ic = 0; ic < M; ic += MC2) {
+                int mc = M - ic < MC2 ? M - ic : MC2;
+                pack_a_block(transA, mc, kc, transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda,
+                             Ap);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    const float *bp = Bp + (size_t)(jr / NR) * kc * NR, *ap = Ap;
+                    for (int ir = 0; ir < mc;) {
+                        int left = mc - ir, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
+                        pick(rows, nr, 1)(kc, ap, rows, bp, mr, nr, alpha, b,
+                                          C + (size_t)(ic + ir) * ldc + jc + jr, ldc);
+                        ap += (size_t)kc * rows;
+                        ir += rows;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k], eight rows of
  * W at a time, each row's sum kept in a vector across k and reduced once. */
 AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
@@ -319,10 +399,77 @@ void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const fl
 #endif
 }
 
+#if SA_HAVE_AVX512
+/* Each thread's packing space for the packed form, grown to the largest
+ * product it has run and kept, so that a model's steps allocate nothing
+ * once they have run a shape; freed when the thread exits. */
+static __thread float *pack_space;
+static __thread size_t pack_floats;
+static pthread_key_t pack_key;
+static int pack_key_ok;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+
+static void pack_key_make(void) { pack_key_ok = pthread_key_create(&pack_key, free) == 0; }
+
+/* @return `floats` floats of this thread's packing space, or NULL when it
+ * cannot be had (then the product runs in the unpacked form) */
+static float *pack_space_for(size_t floats)
+{
+    if (pack_floats >= floats)
+        return pack_space;
+    pthread_once(&pack_once, pack_key_make);
+    if (!pack_key_ok)
+        return NULL;
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (!p || pthread_setspecific(pack_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    free(pack_space);
+    pack_space = p;
+    pack_floats = bytes / sizeof(float);
+    return p;
+}
+#endif
+
+/* -1: each product picks its form (packed_pays); 0 / 1: always in place /
+ * packed (sa_gemm_avx512_form, for tests and benchmarks) */
+static int form = -1;
+
+int sa_gemm_avx512_form(int f)
+{
+    int old = __atomic_load_n(&form, __ATOMIC_RELAXED);
+    __atomic_store_n(&form, f < 0 ? -1 : f > 0, __ATOMIC_RELAXED);
+    return old;
+}
+
+/* Packing A pays where the in-place form reads A badly and each packed row
+ * serves 512 columns of C or more: with 512 inner indices or more (rows of
+ * A far apart: 12800×512×1536, 124 → 171 GFLOP/s; 2048×1024×25600 Aᵀ, 127
+ * → 155), or with a transposed B and 4096 rows or more (all of A streamed
+ * per 64 columns: 6400×1024×256 Bᵀ, 115 → 149). Elsewhere the in-place form
+ * is as fast or faster (64×512×128: 191 against 177; 1280×512×256 Bᵀ: level;
+ * 4096×384×128 Bᵀ: 186 against 153). */
+static int packed_pays(int transB, int M, int N, int K)
+{
+    int f = __atomic_load_n(&form, __ATOMIC_RELAXED);
+    return f >= 0 ? f : N >= 512 && (K >= 512 || (transB && M >= 4096));
+}
+
 void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc)
 {
 #if SA_HAVE_AVX512
+    if (packed_pays(transB, M, N, K)) {
+        int nc = N < NCB ? N : NCB, kc = K < KC2 ? K : KC2, mc = M < MC2 ? M : MC2;
+        size_t a_floats = (size_t)(mc + MT) * kc, b_floats = (size_t)(nc + NR - 1) / NR * NR * kc;
+        float *space = pack_space_for(a_floats + b_floats);
+        if (space) {
+            gemm_packed(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, space, space + a_floats);
+            return;
+        }
+    }
     gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
     (void)transA, (void)transB, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,

@@ -2,7 +2,9 @@
  * reached through sa_head_gemm, against a double-precision reference: every
  * transposition, alpha and beta, odd sizes around the kernel's block edges
  * (12- and 4-row blocks, 16 and 32 columns, 64-column and 128-index panels,
- * 384-row blocks of A), leading dimensions wider than the matrices, NaN in C
+ * 384-row blocks of A; in the packed form 96-row, 512-index, 2048-column
+ * blocks), each form of the kernel (chosen per product, forced in place,
+ * forced packed), leading dimensions wider than the matrices, NaN in C
  * with beta 0; the matrix-vector kernel; the product split over the thread pool (kernels/gemm_pool.c:
  * from two callers at once, with the pool warm, in a forked child); and both
  * paths (the kernel where the CPU has it, and sa_gemm). Internal kernel:
@@ -85,6 +87,9 @@ static void sweep(const char *path)
         {128, 32, 128}, {100, 100, 16}, {100, 16, 100}, {37, 65, 129}, {7, 130, 300}, {24, 64, 128},
         {50, 3, 20},   {3, 50, 257},  {1, 40, 9},     {40, 1, 9},   {13, 48, 5},  {12, 16, 130},
         {801, 70, 131}, /* more rows than one L2 block (384) */
+        /* the packed form's blocks: 96 rows of A, 512 inner indices, 2048
+         * columns of B; and a product that picks the packed form by itself */
+        {197, 40, 1030}, {13, 2049, 9}, {20, 600, 530},
     };
     static const float ab[][2] = {{1.0f, 0.0f}, {0.25f, 1.0f}, {-1.5f, 0.5f}};
     unsigned seed = 7;
@@ -235,6 +240,12 @@ int main(void)
     printf("AVX-512 kernel: %s\n", simd ? "available" : "not on this CPU (sa_gemm only)");
     if (simd) {
         sweep("kernel");
+        sa_gemm_avx512_form(0);
+        sweep("kernel, in place");
+        sa_gemm_avx512_form(1);
+        sweep("kernel, packed");
+        threaded(); /* each worker packs into its own space */
+        sa_gemm_avx512_form(-1);
         gemv();
         threaded();
     }
