@@ -293,6 +293,13 @@ void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K,
  * first use, at most 15); on the caller alone when another thread's job
  * holds the pool or a worker cannot be started. */
 void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx);
+#define SA_POOL_MAX 16 /* parts of one job, the caller's included */
+/* @return how many parts (1 .. min(rows, SA_POOL_MAX)) element-wise work on
+ * `rows` rows of `floats` values in all should be split into: the model's
+ * threads when this model call has already warmed the pool (its workers are
+ * spinning, so a job costs a few µs) and the work is large enough to pay
+ * for it, else 1. */
+int sa_rows_parts(int rows, double floats);
 /* Between sa_pool_warm(threads) and sa_pool_cool() (counted, any thread) the
  * workers spin waiting for jobs instead of sleeping; warm also starts
  * threads − 1 of them. Called around model calls that may split products. */

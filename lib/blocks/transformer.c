@@ -27,7 +27,8 @@ static sa_node named(sa_graph *g, sa_node n, const char *prefix, const char *par
     if (n < 0)
         return n;
     char name[SA_NAME_MAX];
-    snprintf(name, sizeof name, "%s.%s", prefix, part); /* fits: checked at entry */
+    if (snprintf(name, sizeof name, "%s.%s", prefix, part) >= (int)sizeof name) /* checked at entry */
+        return SA_NODE_INVALID;
     if (!sa_graph_name_ok(g, "sa_transformer_block", n, name))
         return SA_NODE_INVALID;
     memcpy(g->nodes[n].name, name, strlen(name) + 1);

@@ -86,6 +86,18 @@ void sa_blas_scope_end(void)
         openblas_set_num_threads(scope_saved);
 }
 
+/* Element-wise work splits from 2^15 values: about 30 µs of gate
+ * nonlinearities, against a few µs to hand a job to spinning workers. */
+#define SA_ROWS_SPLIT_FLOATS (1.0 * (1 << 15))
+
+int sa_rows_parts(int rows, double floats)
+{
+    if (scope_depth == 0 || !scope_warm || floats < SA_ROWS_SPLIT_FLOATS)
+        return 1;
+    int parts = scope_threads < rows ? scope_threads : rows;
+    return parts < SA_POOL_MAX ? parts : SA_POOL_MAX;
+}
+
 int sa_blas_threads_for(int M, int N, int K, int single)
 {
     double macs = (double)M * N * K;

@@ -457,11 +457,13 @@ static int packed_pays(int transB, int M, int N, int K)
     return f >= 0 ? f : N >= 512 && (K >= 512 || (transB && M >= 4096));
 }
 
-void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-                    const float *B, int ldb, float beta, float *C, int ldc)
+/* The product in the packed form when `packed` and the packing space can be
+ * had, else in place */
+static void gemm_form(int packed, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
 {
 #if SA_HAVE_AVX512
-    if (packed_pays(transB, M, N, K)) {
+    if (packed) {
         int nc = N < NCB ? N : NCB, kc = K < KC2 ? K : KC2, mc = M < MC2 ? M : MC2;
         size_t a_floats = (size_t)(mc + MT) * kc, b_floats = (size_t)(nc + NR - 1) / NR * NR * kc;
         float *space = pack_space_for(a_floats + b_floats);
@@ -472,9 +474,15 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
     }
     gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
-    (void)transA, (void)transB, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb,
-        (void)beta, (void)C, (void)ldc;
+    (void)packed, (void)transA, (void)transB, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B,
+        (void)ldb, (void)beta, (void)C, (void)ldc;
 #endif
+}
+
+void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_form(packed_pays(transB, M, N, K), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 
@@ -486,7 +494,7 @@ typedef struct gemm_split {
     float alpha, beta;
     const float *A, *B;
     float *C;
-    int parts, units, by_cols;
+    int parts, units, by_cols, packed;
 } gemm_split;
 
 static void run_part(void *arg, int part)
@@ -498,22 +506,26 @@ static void run_part(void *arg, int part)
     if (hi <= lo)
         return;
     if (g->by_cols)
-        sa_gemm_avx512(g->transA, g->transB, g->M, hi - lo, g->K, g->alpha, g->A, g->lda,
-                       g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo, g->ldc);
+        gemm_form(g->packed, g->transA, g->transB, g->M, hi - lo, g->K, g->alpha, g->A, g->lda,
+                  g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo, g->ldc);
     else
-        sa_gemm_avx512(g->transA, g->transB, hi - lo, g->N, g->K, g->alpha,
-                       g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb, g->beta,
-                       g->C + (size_t)lo * g->ldc, g->ldc);
+        gemm_form(g->packed, g->transA, g->transB, hi - lo, g->N, g->K, g->alpha,
+                  g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb, g->beta,
+                  g->C + (size_t)lo * g->ldc, g->ldc);
 }
 
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                        int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * NC};
+    /* the form is the whole product's: a part of it may look small enough
+     * for the in-place form (12800×512×512 Bᵀ in two 256-column parts) while
+     * it still streams all of A per 64 columns */
+    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * NC,
+                    packed_pays(transB, M, N, K)};
     g.units = g.by_cols ? (N + NC - 1) / NC : (M + MR - 1) / MR;
     g.parts = threads < g.units ? threads : g.units;
     if (g.parts <= 1) {
-        sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_form(g.packed, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     sa_pool_run(g.parts, run_part, &g);

@@ -24,7 +24,6 @@
 
 #include "../internal.h"
 
-#define POOL_MAX 16 /* parts of one job, the caller's included */
 
 static pthread_mutex_t submit = PTHREAD_MUTEX_INITIALIZER; /* held by the job's caller */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* for sleeping and waking only */
@@ -99,11 +98,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Starts workers until there are n (at most POOL_MAX − 1); the caller holds
+/* Starts workers until there are n (at most SA_POOL_MAX − 1); the caller holds
  * submit. Stops at the first that cannot be started. */
 static void start_workers(int n)
 {
-    while (workers < n && workers < POOL_MAX - 1) {
+    while (workers < n && workers < SA_POOL_MAX - 1) {
         pthread_attr_t attr;
         pthread_t t;
         int ok = pthread_attr_init(&attr) == 0;

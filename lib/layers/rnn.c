@@ -44,8 +44,9 @@ static int32_t layer_in(const rnn_dims *g, int32_t k) { return k == 0 ? g->I : g
  *   (BT·D·H, L ≥ 3): the gradients between layers, alternating (the top layer
  *   reads the output's gradient in place); wt: W_hh transposed (H·G·H) when
  *   wt_path().
- * In inference nothing is kept: save is one (S·H) scratch the cell reuses,
- * the lower layers' outputs are scratch, and dhp, dX, dY are empty.
+ * In inference nothing is kept: save is an (S·H) scratch for each part a
+ * step's cells may be split into (SA_POOL_MAX), the lower layers' outputs
+ * are scratch, and dhp, dX, dY are empty.
  * Backward reads h_{t-1} from the layer's output sequence and c_{t-1} from the
  * previous step's save (or the initial states), so neither is copied per step. */
 typedef struct rnn_ws {
@@ -84,7 +85,7 @@ static size_t ws_layout(const rnn_dims *g, float *keep, float *scratch, rnn_ws *
     size_t DHP = g->shared_grad ? 0 : K; /* dhp is dxp when the cell shares the gradient */
     size_t KX = g->L >= 2 ? K : 0, KY = g->L >= 3 ? K : 0;
     size_t own_outs = (size_t)g->L - (g->seq ? 1 : 0); /* a sequence output is the top layer's */
-    size_t sizes[14] = {K ? LD * BT * g->S * H : (size_t)g->S * H,
+    size_t sizes[14] = {K ? LD * BT * g->S * H : SA_POOL_MAX * (size_t)g->S * H,
                         own_outs * BT * DH, LD * BH, C * LD * BH, BT * GH, DHP * BT * GH,
                         (size_t)g->B * GH, BH, BH, BH, BH, KY * BT * DH, KX * BT * DH,
                         wt_path(g) ? GH * H : 0};
@@ -179,6 +180,38 @@ static const sa_tensor *init_of(const sa_op_ctx *c, int slot)
     return c->def->iarg[slot] ? c->in[c->def->iarg[slot]] : NULL;
 }
 
+/* One step's cells for the samples of one part (of `parts`) */
+typedef struct step_cells {
+    const sa_rnn_cell *cell;
+    const rnn_dims *g;
+    const sa_tensor *x;
+    const float *xp, *bhh, *peep; /* bhh NULL: already in hp */
+    float *save, *yout, *h, *cs, *hp;
+    int32_t s, dir, keep, parts;
+} step_cells;
+
+SA_CLONES static void cells_part(void *arg, int part)
+{
+    const step_cells *sc = arg;
+    const rnn_dims *g = sc->g;
+    int32_t H = g->H, GH = g->G * g->H, DH = g->D * H;
+    size_t SH = (size_t)g->S * H;
+    int32_t b0 = (int32_t)((int64_t)g->B * part / sc->parts), b1 = (int32_t)((int64_t)g->B * (part + 1) / sc->parts);
+    for (int32_t b = b0; b < b1; b++) {
+        int32_t t = step_time(sc->x, b, sc->s, sc->dir);
+        if (t < 0)
+            continue;
+        size_t row = (size_t)b * g->T + t;
+        float *hr = sc->hp + (size_t)b * GH, *hb = sc->h + (size_t)b * H, *cb = g->C ? sc->cs + (size_t)b * H : NULL;
+        if (sc->bhh)
+            for (int32_t j = 0; j < GH; j++)
+                hr[j] += sc->bhh[j];
+        sc->cell->fwd(H, sc->xp + row * GH, hr, hb, cb, sc->keep ? sc->save + row * SH : sc->save + part * SH,
+                      sc->peep);
+        memcpy(sc->yout + row * DH + (size_t)sc->dir * H, hb, (size_t)H * sizeof(float));
+    }
+}
+
 /* carry: NULL to start from the initial-state inputs (or zeros), else the
  * (L·D, B, H) h then c states to start from (step execution) */
 SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
@@ -186,11 +219,11 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
 {
     const sa_rnn_cell *cell = cell_of(c->def);
     const sa_tensor *x = c->in[0];
-    int32_t H = g->H, GH = g->G * g->H, in = layer_in(g, k), DH = g->D * H, ld = k * g->D + dir;
+    int32_t H = g->H, GH = g->G * g->H, in = layer_in(g, k), ld = k * g->D + dir;
     float *const *p = &c->param[ld * g->P];
     const float *Wih = p[0], *Whh = p[1], *bih = p[2], *bhh = p[3], *peep = g->P == 7 ? p[4] : NULL;
     size_t SH = (size_t)g->S * H;
-    const int keep = g->train; /* inference: save is one scratch */
+    const int keep = g->train; /* inference: save is a scratch per part */
     float *save = keep ? w->save + (size_t)ld * g->BT * SH : w->save;
     float *h = w->h, *cs = w->c, *hp = w->step;
 
@@ -216,24 +249,24 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
                     for (int32_t j = j0; j < j0 + 32 && j < H; j++)
                         w->wt[(size_t)j * GH + r] = Whh[(size_t)r * H + j];
 
+    /* the samples' cells of a step, split over the model's threads when the
+     * pool is already running for the products (inference: one save scratch
+     * per part) */
+    step_cells sc = {cell, g, x, w->xp, vm ? NULL : bhh, peep, save, yout, h, cs, hp, 0, dir, keep,
+                     sa_rows_parts(g->B, (double)g->B * GH)};
     for (int32_t s = 0; s < g->T; s++) {
-        for (int32_t b = 0; b < g->B; b++) // hp = h W_hhᵀ + b_hh   (B, GH)
-            memcpy(hp + (size_t)b * GH, bhh, (size_t)GH * sizeof(float));
-        if (vm)
+        if (vm) { // hp = b_hh + h W_hhᵀ   (1, GH)
+            memcpy(hp, bhh, (size_t)GH * sizeof(float));
             sa_vec_mat(H, GH, h, w->wt, hp);
-        else if (wtp)
-            sa_gemm(0, 0, g->B, GH, H, 1.0f, h, H, w->wt, GH, 1.0f, hp, GH);
+        } else if (wtp) // hp = h W_hhᵀ; the cells add b_hh
+            sa_gemm(0, 0, g->B, GH, H, 1.0f, h, H, w->wt, GH, 0.0f, hp, GH);
         else
-            sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 1.0f, hp, GH);
-        for (int32_t b = 0; b < g->B; b++) {
-            int32_t t = step_time(x, b, s, dir);
-            if (t < 0)
-                continue;
-            size_t row = (size_t)b * g->T + t;
-            float *hb = h + (size_t)b * H, *cb = g->C ? cs + (size_t)b * H : NULL;
-            cell->fwd(H, w->xp + row * GH, hp + (size_t)b * GH, hb, cb, keep ? save + row * SH : save, peep);
-            memcpy(yout + row * DH + (size_t)dir * H, hb, (size_t)H * sizeof(float));
-        }
+            sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 0.0f, hp, GH);
+        sc.s = s;
+        if (sc.parts > 1)
+            sa_pool_run(sc.parts, cells_part, &sc);
+        else
+            cells_part(&sc, 0);
     }
     memcpy(w->hfinal + (size_t)ld * g->B * H, h, (size_t)g->B * H * sizeof(float));
     if (g->C)
@@ -361,6 +394,49 @@ static void hh_weight_grad(const rnn_dims *g, const sa_tensor *x, int32_t dir, c
 
 /* dy: the gradient of layer k's output sequence, or NULL (only the final
  * state has one); dxin: the gradient of its input, accumulated, or NULL. */
+/* One step's backward cells for the samples of one part (of `parts`) */
+typedef struct step_grads {
+    const sa_rnn_cell *cell;
+    const rnn_dims *g;
+    const sa_tensor *x;
+    const float *save, *y, *h0, *c0, *dy, *peep;
+    float *dpeep, *dxp, *dhp, *dhs, *dh, *dc;
+    int32_t s, dir, parts;
+} step_grads;
+
+SA_CLONES static void grads_part(void *arg, int part)
+{
+    const step_grads *sg = arg;
+    const rnn_dims *g = sg->g;
+    int32_t H = g->H, GH = g->G * H, DH = g->D * H, s = sg->s, dir = sg->dir;
+    size_t SH = (size_t)g->S * H;
+    const int dense = !sg->x->len;
+    int32_t b0 = (int32_t)((int64_t)g->B * part / sg->parts), b1 = (int32_t)((int64_t)g->B * (part + 1) / sg->parts);
+    for (int32_t b = b0; b < b1; b++) {
+        int32_t t = step_time(sg->x, b, s, dir);
+        if (t < 0)
+            continue;
+        size_t row = (size_t)b * g->T + t;
+        float *dhb = sg->dh + (size_t)b * H;
+        if (sg->dy) {
+            const float *dyr = sg->dy + row * DH + (size_t)dir * H;
+            for (int32_t j = 0; j < H; j++) // y_t = h_t
+                dhb[j] += dyr[j];
+        }
+        float *dhr = g->shared_grad ? NULL : dense ? sg->dhp + row * GH : sg->dhs + (size_t)b * GH;
+        /* the state this step started from: the previous step's, or the initial one */
+        size_t prev = dir ? row + 1 : row - 1;
+        const float *hprev = s == 0 ? sg->h0 + (size_t)b * H : sg->y + prev * DH;
+        const float *cprev = !g->C ? NULL : s == 0 ? sg->c0 + (size_t)b * H : sg->save + prev * SH + 4 * (size_t)H;
+        sg->cell->bwd(H, sg->save + row * SH, hprev, cprev, dhb, g->C ? sg->dc + (size_t)b * H : NULL,
+                      sg->dxp + row * GH, dhr, sg->peep, sg->dpeep);
+        if (!dense && dhr)
+            memcpy(sg->dhp + row * GH, dhr, (size_t)GH * sizeof(float));
+        else if (!dense)
+            memcpy(sg->dhs + (size_t)b * GH, sg->dhp + row * GH, (size_t)GH * sizeof(float));
+    }
+}
+
 SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
                          const float *xin, const float *dy, float *dxin)
 {
@@ -403,33 +479,19 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
      * samples that are done). A cell with shared_grad writes dxp only, which
      * is then dhp. */
     const int dense = !x->len;
+    /* the samples' cells of a step, split like forward's; not with
+     * peepholes, whose gradient all samples add to */
+    step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir,
+                     peep ? 1 : sa_rows_parts(g->B, (double)g->B * GH)};
     for (int32_t s = g->T - 1; s >= 0; s--) {
         if (!dense)
             memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
         int32_t t_all = dir ? g->T - 1 - s : s;
-        for (int32_t b = 0; b < g->B; b++) {
-            int32_t t = step_time(x, b, s, dir);
-            if (t < 0)
-                continue;
-            size_t row = (size_t)b * g->T + t;
-            float *dhb = dh + (size_t)b * H;
-            if (dy) {
-                const float *dyr = dy + row * DH + (size_t)dir * H;
-                for (int32_t j = 0; j < H; j++) // y_t = h_t
-                    dhb[j] += dyr[j];
-            }
-            float *dhr = g->shared_grad ? NULL : dense ? dhp + row * GH : dhs + (size_t)b * GH;
-            /* the state this step started from: the previous step's, or the initial one */
-            size_t prev = dir ? row + 1 : row - 1;
-            const float *hprev = s == 0 ? h0 + (size_t)b * H : y + prev * DH;
-            const float *cprev = !g->C ? NULL : s == 0 ? c0 + (size_t)b * H : save + prev * SH + 4 * (size_t)H;
-            cell->bwd(H, save + row * SH, hprev, cprev, dhb, g->C ? dc + (size_t)b * H : NULL, dxp + row * GH, dhr,
-                      peep, peep ? dp[4] : NULL);
-            if (!dense && dhr)
-                memcpy(dhp + row * GH, dhr, (size_t)GH * sizeof(float));
-            else if (!dense)
-                memcpy(dhs + (size_t)b * GH, dhp + row * GH, (size_t)GH * sizeof(float));
-        }
+        sg.s = s;
+        if (sg.parts > 1)
+            sa_pool_run(sg.parts, grads_part, &sg);
+        else
+            grads_part(&sg, 0);
         if (dense) // dh += dhp[:, t] W_hh
             sa_gemm(0, 0, g->B, H, GH, 1.0f, dhp + (size_t)t_all * GH, g->T * GH, Whh, H, 1.0f, dh, H);
         else       // dh += dhs W_hh
