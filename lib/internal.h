@@ -272,6 +272,9 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 int sa_gemm_avx512_ok(void);
 int sa_gemm_avx512_enable(int enable);
+/* 1 if the CPU has AVX-512F, whether or not the kernel is enabled: for
+ * decisions that size buffers, which must not change between calls. */
+int sa_cpu_has_avx512(void);
 /* Which of the kernel's two forms products use: -1 (the default) lets each
  * product choose, 1 forces the packed form (A and B copied into panels, in a
  * per-thread space kept for the thread's life), 0 the in-place one (A read

@@ -383,6 +383,16 @@ AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw,
 }
 #endif
 
+int sa_cpu_has_avx512(void)
+{
+#if SA_HAVE_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 int sa_gemm_avx512_ok(void)
 {
     int simd = __atomic_load_n(&use_simd, __ATOMIC_RELAXED);

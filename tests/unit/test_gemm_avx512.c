@@ -116,13 +116,14 @@ static void sweep(const char *path)
  * its 8-row blocks, K around 16, a strided y, beta 0 over NaN. */
 static void gemv(void)
 {
-    static const int ns[] = {1, 7, 8, 9, 17, 512}, ks[] = {1, 15, 16, 17, 128, 130};
+    /* rows around its 16- and 8-row blocks */
+    static const int ns[] = {1, 7, 8, 9, 15, 16, 17, 25, 33, 512}, ks[] = {1, 15, 16, 17, 128, 130};
     unsigned seed = 3;
     double worst = 0;
     for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
         for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
-            for (int v = 0; v < 2; v++) {
-                int n = ns[a], K = ks[b], ldw = K + 2, incy = v ? 3 : 1;
+            for (int v = 0; v < 3; v++) { /* y contiguous over NaN, strided, contiguous */
+                int n = ns[a], K = ks[b], ldw = K + 2, incy = v == 1 ? 3 : 1;
                 float alpha = v ? -0.75f : 1.0f, beta = v ? 0.5f : 0.0f;
                 float *W = malloc(sizeof(float) * (size_t)n * ldw), *x = malloc(sizeof(float) * (size_t)K);
                 float *y = malloc(sizeof(float) * (size_t)n * incy), *y0 = malloc(sizeof(float) * (size_t)n * incy);
