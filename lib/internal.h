@@ -234,7 +234,14 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
  * calls sa_blas_threads_for(M, N, K) so small products run on one thread.
  * Without OpenBLAS these do nothing and sa_blas_threads_settable() is 0. */
 int sa_blas_threads_settable(void);
-void sa_blas_scope_begin(int model_threads);
+/* What a model's calls of one kind (forward, backward, step) spent in
+ * products large enough to split over the GEMM pool, as a share of the
+ * call's time on one thread; measured by every call, read by the next. */
+typedef struct sa_split_record {
+    float share; /* 0..1 */
+    int known;   /* 0 until a call has measured it */
+} sa_split_record;
+void sa_blas_scope_begin(int model_threads, sa_split_record *rec);
 void sa_blas_scope_end(void);
 /* @return the threads this product should use: 1 below the sizes where a
  * second thread pays or when `single`, above them the model's count (outside
@@ -242,8 +249,12 @@ void sa_blas_scope_end(void);
  * see). Inside a model call, also sets OpenBLAS's count to it. */
 int sa_blas_threads_for(int M, int N, int K, int single);
 /* Called before a product is split over the GEMM pool: warms the pool for
- * the rest of the model call (and from the start of this thread's next one). */
-void sa_blas_scope_split(void);
+ * the rest of the model call. @return 0 if this call should not split
+ * products (its kind spends too little of its time in them for the
+ * workers' spinning to pay); the product then runs on the calling thread. */
+int sa_blas_scope_split(void);
+/* Adds a large product's time (ns, `parts` threads) to the call's record. */
+void sa_blas_scope_large(long long ns, int parts);
 /* 1 if the BLAS is OpenBLAS running its AVX-512 kernels (core SkylakeX,
  * CooperLake, SapphireRapids) or is not OpenBLAS (then trusted to be tuned). */
 int sa_blas_has_avx512(void);

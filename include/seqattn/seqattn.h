@@ -397,11 +397,20 @@ SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
  *  (BLAS calls that other threads make meanwhile run with seqattn's count);
  *  or, on an AVX-512 CPU where OpenBLAS runs only AVX2 kernels, seqattn's own
  *  kernel and its pool of n - 1 worker threads (at most 15), started on
- *  first use and kept until the process ends. While such a call runs the workers spin
- *  between products (their CPU time counts even when they have no work) and
- *  OpenBLAS stays on one thread; between calls they sleep. seqattn's
- *  element-wise work runs on the calling thread, so nothing is
- *  oversubscribed.
+ *  first use and kept until the process ends. While such a call runs the
+ *  workers spin between products (their CPU time counts even when they have
+ *  no work) and OpenBLAS stays on one thread; between calls they sleep.
+ *  Because the spinning slows the calling thread, each kind of call
+ *  (forward, backward, step) splits products only if its previous call spent
+ *  at least 30 % of its (one-thread) time in them; the first call of each
+ *  kind always may. Once
+ *  the pool runs in a call, a recurrent layer's per-step cell work (2^15
+ *  gate values or more) is split over the same workers by samples; other
+ *  element-wise work runs on the calling thread. Nothing is oversubscribed,
+ *  and on this path results do not depend on n (each output element is
+ *  computed the same way whichever thread computes it). The kernel's largest products pack their
+ *  operands into a per-thread buffer (at most 4.2 MB per thread, kept until
+ *  the thread exits).
  *  @return SA_OK; SA_ERR_INVALID_ARG (NULL, n outside 0..1024);
  *  SA_ERR_UNSUPPORTED (n >= 1 and the library runs on a BLAS other than
  *  OpenBLAS, whose thread count it cannot set). */

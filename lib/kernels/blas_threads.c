@@ -16,6 +16,8 @@
  * library is loaded with RTLD_LOCAL (Python's ctypes), where dlsym(RTLD_DEFAULT)
  * would not find OpenBLAS. Setting the count is a store to a global in
  * OpenBLAS (about 3 ns), cheap enough to do around single products. */
+#include <time.h>
+
 #include "../internal.h"
 
 #if defined(__GNUC__) && defined(__ELF__)
@@ -46,39 +48,80 @@ static _Thread_local int scope_threads; /* threads for large products */
 static _Thread_local int scope_saved;   /* the caller's count, restored at the end */
 static _Thread_local int scope_current; /* what OpenBLAS is set to now */
 static _Thread_local int scope_warm;    /* 1 if this scope warmed the GEMM pool */
-static _Thread_local int split_seen;    /* a product was split since the last scope began */
+static _Thread_local int scope_split_ok; /* products may be split over the pool in this call */
+static _Thread_local sa_split_record *scope_rec; /* the model's record for this kind of call */
+static _Thread_local long long scope_t0, scope_large_ns, scope_extra_ns; /* see sa_blas_scope_end */
+
+/* A kind of call splits its products over the pool only if they take at
+ * least this share of its time on one thread: the spinning workers slow the
+ * calling thread (on the 2-vCPU VM a gru_attn B 64 training step, whose only
+ * large product is 10 % of its backward, took 3.8–4.5 ms on 2 threads
+ * against 3.2–3.9 on 1; unsplit, the same), which only a large share pays
+ * back. */
+#define SA_SPLIT_SHARE_MIN 0.3f
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 int sa_blas_threads_settable(void) { return SA_HAVE_BLAS_THREADS ? 1 : 0; }
 
-void sa_blas_scope_begin(int model_threads)
+void sa_blas_scope_begin(int model_threads, sa_split_record *rec)
 {
     if (!SA_HAVE_BLAS_THREADS || scope_depth++ > 0)
         return;
     scope_saved = scope_current = openblas_get_num_threads();
     scope_threads = model_threads > 0 ? model_threads : scope_saved;
-    /* The pool's workers spin while warm, which costs the other core's time:
-     * warm from the start only if the last call on this thread split a
-     * product (a model that has large products); otherwise the first split
-     * of this call warms it (sa_blas_scope_split). */
-    scope_warm = split_seen && scope_threads > 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512();
-    split_seen = 0;
+    scope_rec = rec;
+    scope_t0 = now_ns();
+    scope_large_ns = scope_extra_ns = 0;
+    /* A kind of call not yet measured may split (a single large inference
+     * gets its threads); then only if its large products are a large share.
+     * The pool's workers spin while warm, which costs the other core's time:
+     * warm from the start only for a kind of call known to split; otherwise
+     * the first split of this call warms it (sa_blas_scope_split). */
+    int pool = scope_threads > 1 && sa_gemm_avx512_ok() && !sa_blas_has_avx512();
+    scope_split_ok = pool && (!rec || !rec->known || rec->share >= SA_SPLIT_SHARE_MIN);
+    scope_warm = scope_split_ok && rec && rec->known;
     if (scope_warm)
         sa_pool_warm(scope_threads);
 }
 
-void sa_blas_scope_split(void)
+int sa_blas_scope_split(void)
 {
-    split_seen = 1;
-    if (scope_depth > 0 && !scope_warm) {
+    if (scope_depth == 0)
+        return 1; /* outside a model call: the caller's product, the caller's threads */
+    if (!scope_split_ok)
+        return 0;
+    if (!scope_warm) {
         sa_pool_warm(scope_threads);
         scope_warm = 1;
     }
+    return 1;
+}
+
+void sa_blas_scope_large(long long ns, int parts)
+{
+    if (scope_depth == 0)
+        return;
+    /* on one thread it would have taken about parts times as long */
+    scope_large_ns += ns * parts;
+    scope_extra_ns += ns * (parts - 1);
 }
 
 void sa_blas_scope_end(void)
 {
     if (!SA_HAVE_BLAS_THREADS || scope_depth == 0 || --scope_depth > 0)
         return;
+    if (scope_rec) {
+        long long total = now_ns() - scope_t0 + scope_extra_ns;
+        scope_rec->share = total > 0 ? (float)((double)scope_large_ns / (double)total) : 0.0f;
+        scope_rec->known = 1;
+        scope_rec = NULL;
+    }
     if (scope_warm)
         sa_pool_cool();
     scope_warm = 0;

@@ -52,6 +52,7 @@ struct sa_model {
     uint64_t fwd_index;         /* index of the current (or last) SA_TRAIN forward */
     int have_grads;             /* node gradients of the last backward are valid */
     int threads;                /* sa_model_set_threads: BLAS threads for large products, 0 = caller's */
+    sa_split_record split_fwd, split_bwd, split_step; /* large products' share of each kind of call */
     char errmsg[256];
 };
 

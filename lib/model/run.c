@@ -258,7 +258,7 @@ SA_API sa_status sa_forward(sa_model *m, sa_mode mode)
     m->fwd_state = mode == SA_TRAIN ? SA_FWD_TRAIN : SA_FWD_INFER;
     if (mode == SA_TRAIN) /* a forward that runs takes the next draw of every training stream */
         m->fwd_index = m->train_index++;
-    sa_blas_scope_begin(m->threads);
+    sa_blas_scope_begin(m->threads, &m->split_fwd);
     for (sa_node id = 0; id < m->count && s == SA_OK; id++) {
         const sa_node_def *d = &m->nodes[id];
         if (!d->ops->forward)
@@ -285,7 +285,7 @@ static sa_status run_backward(sa_model *m)
         for (int32_t i = 0; i < d->n_in; i++)
             m->live[d->in[i]] = 1;
     }
-    sa_blas_scope_begin(m->threads);
+    sa_blas_scope_begin(m->threads, &m->split_bwd);
     for (sa_node id = m->count - 1; id >= 0; id--) {
         const sa_node_def *d = &m->nodes[id];
         if (!m->live[id] || !d->ops->backward)

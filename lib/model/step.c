@@ -126,7 +126,7 @@ SA_API sa_status sa_step(sa_model *m)
         for (sa_node id = 0; id < m->count; id++)
             if (m->nodes[id].ops == &sa_op_input && m->stepped[id])
                 m->val[id].data = m->inputs[id].data;
-    sa_blas_scope_begin(m->threads);
+    sa_blas_scope_begin(m->threads, &m->split_step);
     for (sa_node id = 0; id < m->count && s == SA_OK; id++)
         if (m->step_pos == 0 || m->stepped[id])
             s = run_node(m, id);
