@@ -9,9 +9,12 @@
  * the split product (192×64×3200, 0.4 ms on one thread) took twice as long.
  * So once a model call has split a product, the workers spin waiting for
  * the next job until the call ends (sa_pool_warm .. sa_pool_cool, from the
- * BLAS thread scope, which warms from the start of a call when the previous
- * call on that thread split something), as OpenMP's and OpenBLAS's threads
- * do; outside such calls they sleep. Workers are started on first use and
+ * BLAS thread scope, which warms from the start of a call whose kind is
+ * known to split, and lets a kind split only if its large products weigh
+ * enough to pay for the spinning: blas_threads.c), as OpenMP's and
+ * OpenBLAS's threads do; outside such calls they sleep. Besides products,
+ * a recurrent layer's per-step cells run on the pool while it is warm
+ * (sa_rows_parts). Workers are started on first use and
  * live until the process ends; the library is linked with -z nodelete so
  * their code is never unmapped.
  *

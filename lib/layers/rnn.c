@@ -256,11 +256,10 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
                     for (int32_t j = j0; j < j0 + 32 && j < H; j++)
                         w->wt[(size_t)j * GH + r] = Whh[(size_t)r * H + j];
 
-    /* the samples' cells of a step, split over the model's threads when the
-     * pool is already running for the products (inference: one save scratch
-     * per part) */
-    step_cells sc = {cell, g, x, w->xp, vm ? NULL : bhh, peep, save, yout, h, cs, hp, 0, dir, keep,
-                     sa_rows_parts(g->B, (double)g->B * GH)};
+    /* the samples' cells of a step, split over the model's threads once the
+     * pool runs for the products (asked per step: the first step's product
+     * may be what warms it; inference: one save scratch per part) */
+    step_cells sc = {cell, g, x, w->xp, vm ? NULL : bhh, peep, save, yout, h, cs, hp, 0, dir, keep, 1};
     for (int32_t s = 0; s < g->T; s++) {
         if (vm) { // hp = b_hh + h W_hhᵀ   (1, GH)
             memcpy(hp, bhh, (size_t)GH * sizeof(float));
@@ -272,6 +271,7 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
         else
             sa_gemm(0, 1, g->B, GH, H, 1.0f, h, H, Whh, H, 0.0f, hp, GH);
         sc.s = s;
+        sc.parts = sa_rows_parts(g->B, (double)g->B * GH);
         if (sc.parts > 1)
             sa_pool_run(sc.parts, cells_part, &sc);
         else
@@ -490,13 +490,13 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     const int dense = !x->len;
     /* the samples' cells of a step, split like forward's; not with
      * peepholes, whose gradient all samples add to */
-    step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir,
-                     peep ? 1 : sa_rows_parts(g->B, (double)g->B * GH)};
+    step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir, 1};
     for (int32_t s = g->T - 1; s >= 0; s--) {
         if (!dense)
             memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
         int32_t t_all = dir ? g->T - 1 - s : s;
         sg.s = s;
+        sg.parts = peep ? 1 : sa_rows_parts(g->B, (double)g->B * GH);
         if (sg.parts > 1)
             sa_pool_run(sg.parts, grads_part, &sg);
         else
