@@ -15,7 +15,8 @@
  * rank-1 update per inner index: two loads of B, twelve broadcasts of A,
  * 24 fused multiply-adds. B is packed in panels padded with zeros to whole
  * blocks, A is read in place (only its last 1–3 rows are packed), so the
- * inner loop has no tail; only the stores to C are masked. */
+ * inner loop has no tail; only the stores to C are masked. Large products
+ * (gemm_packed, packed_pays) pack A as well, into a per-thread space. */
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
