@@ -135,7 +135,7 @@ void sa_blas_scope_end(void)
 
 int sa_rows_parts(int rows, double floats)
 {
-    if (scope_depth == 0 || !scope_warm || floats < SA_ROWS_SPLIT_FLOATS)
+    if (scope_depth == 0 || !scope_warm || rows < 2 || floats < SA_ROWS_SPLIT_FLOATS)
         return 1;
     int parts = scope_threads < rows ? scope_threads : rows;
     return parts < SA_POOL_MAX ? parts : SA_POOL_MAX;

@@ -192,8 +192,8 @@ typedef struct step_cells {
     const sa_rnn_cell *cell;
     const rnn_dims *g;
     const sa_tensor *x;
-    const float *xp, *bhh, *peep; /* bhh NULL: already in hp */
-    float *save, *yout, *h, *cs, *hp;
+    const float *bih, *bhh, *peep; /* bhh NULL: already in hp */
+    float *xp, *save, *yout, *h, *cs, *hp;
     int32_t s, dir, keep, parts;
 } step_cells;
 
@@ -209,12 +209,14 @@ SA_CLONES static void cells_part(void *arg, int part)
         if (t < 0)
             continue;
         size_t row = (size_t)b * g->T + t;
-        float *hr = sc->hp + (size_t)b * GH, *hb = sc->h + (size_t)b * H, *cb = g->C ? sc->cs + (size_t)b * H : NULL;
+        float *xr = sc->xp + row * GH, *hr = sc->hp + (size_t)b * GH, *hb = sc->h + (size_t)b * H;
+        float *cb = g->C ? sc->cs + (size_t)b * H : NULL;
+        for (int32_t j = 0; j < GH; j++)
+            xr[j] += sc->bih[j];
         if (sc->bhh)
             for (int32_t j = 0; j < GH; j++)
                 hr[j] += sc->bhh[j];
-        sc->cell->fwd(H, sc->xp + row * GH, hr, hb, cb, sc->keep ? sc->save + row * SH : sc->save + part * SH,
-                      sc->peep);
+        sc->cell->fwd(H, xr, hr, hb, cb, sc->keep ? sc->save + row * SH : sc->save + part * SH, sc->peep);
         memcpy(sc->yout + row * DH + (size_t)sc->dir * H, hb, (size_t)H * sizeof(float));
     }
 }
@@ -234,9 +236,8 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
     float *save = keep ? w->save + (size_t)ld * g->BT * SH : w->save;
     float *h = w->h, *cs = w->c, *hp = w->step;
 
-    for (size_t r = 0; r < g->BT; r++) // xp = X W_ihᵀ + b_ih   (BT, GH)
-        memcpy(w->xp + r * GH, bih, (size_t)GH * sizeof(float));
-    sa_gemm(0, 1, (int)g->BT, GH, in, 1.0f, xin, in, Wih, in, 1.0f, w->xp, GH);
+    // xp = X W_ihᵀ   (BT, GH); the cells add b_ih to the rows they use
+    sa_gemm(0, 1, (int)g->BT, GH, in, 1.0f, xin, in, Wih, in, 0.0f, w->xp, GH);
     size_t BH = (size_t)g->B * H, LDBH = (size_t)g->L * g->D * BH;
     if (carry) {
         memcpy(h, carry + ld * BH, BH * sizeof(float));
@@ -259,7 +260,7 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
     /* the samples' cells of a step, split over the model's threads once the
      * pool runs for the products (asked per step: the first step's product
      * may be what warms it; inference: one save scratch per part) */
-    step_cells sc = {cell, g, x, w->xp, vm ? NULL : bhh, peep, save, yout, h, cs, hp, 0, dir, keep, 1};
+    step_cells sc = {cell, g, x, bih, vm ? NULL : bhh, peep, w->xp, save, yout, h, cs, hp, 0, dir, keep, 1};
     for (int32_t s = 0; s < g->T; s++) {
         if (vm) { // hp = b_hh + h W_hhᵀ   (1, GH)
             memcpy(hp, bhh, (size_t)GH * sizeof(float));
@@ -446,6 +447,25 @@ SA_CLONES static void grads_part(void *arg, int part)
     }
 }
 
+/* db_ih += Σ_r dxp[r], db_hh += Σ_r dhp[r] over the columns of one part */
+typedef struct bias_sums {
+    const float *dxp, *dhp;
+    float *db_ih, *db_hh;
+    size_t rows;
+    int32_t GH, parts;
+} bias_sums;
+
+SA_CLONES static void bias_part(void *arg, int part)
+{
+    const bias_sums *bs = arg;
+    int32_t j0 = (int32_t)((int64_t)bs->GH * part / bs->parts), j1 = (int32_t)((int64_t)bs->GH * (part + 1) / bs->parts);
+    for (size_t r = 0; r < bs->rows; r++)
+        for (int32_t j = j0; j < j1; j++) {
+            bs->db_ih[j] += bs->dxp[r * bs->GH + j];
+            bs->db_hh[j] += bs->dhp[r * bs->GH + j];
+        }
+}
+
 SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws *w, int32_t k, int32_t dir,
                          const float *xin, const float *dy, float *dxin)
 {
@@ -517,11 +537,13 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     }
     hh_weight_grad(g, x, dir, dhp, y, h0, w->step, dh, dp[1]);
     sa_gemm(1, 0, GH, in, (int)g->BT, 1.0f, dxp, GH, xin, in, 1.0f, dp[0], in); // dW_ih += dxpᵀ X
-    for (size_t r = 0; r < g->BT; r++)
-        for (int32_t j = 0; j < GH; j++) {
-            dp[2][j] += dxp[r * GH + j];
-            dp[3][j] += dhp[r * GH + j];
-        }
+    /* the bias gradients: column sums over all rows, split by columns like
+     * the cells when the pool runs */
+    bias_sums bs = {dxp, dhp, dp[2], dp[3], g->BT, GH, sa_rows_parts(GH / 16, (double)g->BT * GH)};
+    if (bs.parts > 1)
+        sa_pool_run(bs.parts, bias_part, &bs);
+    else
+        bias_part(&bs, 0);
     if (dxin)
         sa_gemm(0, 0, (int)g->BT, in, GH, 1.0f, dxp, GH, Wih, in, 1.0f, dxin, in); // dX += dxp W_ih
 }
