@@ -253,8 +253,10 @@ int sa_blas_threads_for(int M, int N, int K, int single);
  * products (its kind spends too little of its time in them for the
  * workers' spinning to pay); the product then runs on the calling thread. */
 int sa_blas_scope_split(void);
-/* Adds a large product's time (ns, `parts` threads) to the call's record. */
+/* Adds a large product's time (ns, `parts` threads) to the call's record;
+ * sa_blas_clock_ns() is the monotonic clock it is measured with. */
 void sa_blas_scope_large(long long ns, int parts);
+long long sa_blas_clock_ns(void);
 /* 1 if the BLAS is OpenBLAS running its AVX-512 kernels (core SkylakeX,
  * CooperLake, SapphireRapids) or is not OpenBLAS (then trusted to be tuned). */
 int sa_blas_has_avx512(void);

@@ -60,7 +60,7 @@ static _Thread_local long long scope_t0, scope_large_ns, scope_extra_ns; /* see 
  * back. */
 #define SA_SPLIT_SHARE_MIN 0.3f
 
-static long long now_ns(void)
+long long sa_blas_clock_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -76,7 +76,7 @@ void sa_blas_scope_begin(int model_threads, sa_split_record *rec)
     scope_saved = scope_current = openblas_get_num_threads();
     scope_threads = model_threads > 0 ? model_threads : scope_saved;
     scope_rec = rec;
-    scope_t0 = now_ns();
+    scope_t0 = sa_blas_clock_ns();
     scope_large_ns = scope_extra_ns = 0;
     /* A kind of call not yet measured may split (a single large inference
      * gets its threads); then only if its large products are a large share.
@@ -117,7 +117,7 @@ void sa_blas_scope_end(void)
     if (!SA_HAVE_BLAS_THREADS || scope_depth == 0 || --scope_depth > 0)
         return;
     if (scope_rec) {
-        long long total = now_ns() - scope_t0 + scope_extra_ns;
+        long long total = sa_blas_clock_ns() - scope_t0 + scope_extra_ns;
         scope_rec->share = total > 0 ? (float)((double)scope_large_ns / (double)total) : 0.0f;
         scope_rec->known = 1;
         scope_rec = NULL;

@@ -3,8 +3,6 @@
 #include <cblas.h>
 #include <string.h>
 
-#include <time.h>
-
 #include "../internal.h"
 
 #define SA_POOL_SPLIT_MACS (1.0 * (1 << 25))
@@ -84,15 +82,13 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
          * at batch 64 does. */
         if (threads > 1 && (double)M * N * K >= SA_POOL_SPLIT_MACS) {
             /* timed: the call's record of how much its large products weigh */
-            struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
+            long long t0 = sa_blas_clock_ns();
             int parts = sa_blas_scope_split() ? threads : 1;
             if (parts > 1)
                 sa_gemm_avx512_mt(threads, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
             else
                 sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            sa_blas_scope_large((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec), parts);
+            sa_blas_scope_large(sa_blas_clock_ns() - t0, parts);
         } else
             sa_gemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
