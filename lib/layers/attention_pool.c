@@ -41,6 +41,28 @@ static int32_t pool_params(const sa_node_def *d, sa_param_spec *s)
     return 2;
 }
 
+/* Additive scores of the rows of one part (of `parts`): U = tanh(U + b),
+ * e = U v, in one pass over each row */
+typedef struct score_rows {
+    float *U, *e;
+    const float *bias, *v;
+    size_t rows;
+    int32_t F, parts;
+} score_rows;
+
+SA_CLONES static void score_part(void *arg, int part)
+{
+    const score_rows *sr = arg;
+    size_t r0 = sr->rows * (size_t)part / (size_t)sr->parts, r1 = sr->rows * (size_t)(part + 1) / (size_t)sr->parts;
+    for (size_t r = r0; r < r1; r++) {
+        float *u = sr->U + r * (size_t)sr->F;
+        for (int32_t f = 0; f < sr->F; f++)
+            u[f] += sr->bias[f];
+        sa_vtanh(u, u, (size_t)sr->F);
+        sr->e[r] = sa_vdot(u, sr->v, (size_t)sr->F);
+    }
+}
+
 static sa_status pool_forward(sa_op_ctx *c)
 {
     const sa_tensor *h = c->in[0];
@@ -49,11 +71,15 @@ static sa_status pool_forward(sa_op_ctx *c)
     float *alpha = c->ws, *e = alpha + rows, *U = e + rows;
     const float *W = c->param[0], *bias = c->param[1];
     if (c->def->iarg[0] == SA_SCORE_ADDITIVE) {
-        for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)   (B*T, F)
-            memcpy(U + r * F, bias, (size_t)F * sizeof(float));
-        sa_gemm(0, 1, (int)rows, F, F, 1.0f, h->data, F, W, F, 1.0f, U, F);
-        sa_vtanh(U, U, rows * F);
-        sa_gemm(0, 0, (int)rows, 1, F, 1.0f, U, F, c->param[2], 1, 0.0f, e, 1); // e = U v
+        // U = tanh(H Wᵀ + b)   (B*T, F), e = U v: the product, then one pass
+        // over the rows, split over the model's threads when the pool runs
+        sa_gemm(0, 1, (int)rows, F, F, 1.0f, h->data, F, W, F, 0.0f, U, F);
+        score_rows sr = {U, e, bias, c->param[2], rows, F, 1};
+        sr.parts = sa_rows_parts(rows > (size_t)INT32_MAX ? INT32_MAX : (int)rows, (double)rows * F);
+        if (sr.parts > 1)
+            sa_pool_run(sr.parts, score_part, &sr);
+        else
+            score_part(&sr, 0);
     } else {
         for (size_t r = 0; r < rows; r++)
             e[r] = bias[0];
