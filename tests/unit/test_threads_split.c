@@ -14,6 +14,8 @@
  *   - after sa_backward from an MSE loss, and after sa_backward_from with
  *     unit-scale gradients on every output, each parameter's gradient and the
  *     input's gradient;
+ *   - with additive attention pooling over the sequence (its score rows are
+ *     split over the pool too, lib/layers/attention_pool.c);
  *   - step execution (unidirectional cases): the output of each T = 1 step
  *     and the final states, over two runs from sa_step_begin.
  * Every value must be finite and every array within 1e-5 · (1 + max|value|);
@@ -33,6 +35,7 @@ typedef struct spec {
     int lengths; /* 1: per-sample lengths (some 1, some T) in the full-sequence runs */
     int step;    /* 1: also compare step execution (unidirectional only) */
     int split;   /* 0: nothing is large enough to split: results must be identical */
+    int attn;    /* 1: additive attention pooling over the sequence is the output */
 } spec;
 
 typedef struct net {
@@ -125,13 +128,13 @@ static net build(const spec *s, int with_loss, uint64_t seed)
     d.return_sequences = s->seq;
     d.peephole = s->peep;
     sa_node rnn = s->lstm ? sa_lstm(g, n.x, &d) : sa_gru(g, n.x, &d);
-    n.out = rnn;
+    n.out = s->attn ? sa_attention_pool(g, rnn, SA_SCORE_ADDITIVE) : rnn;
     n.hs = sa_rnn_final_state(g, rnn);
     n.cs = s->lstm ? sa_rnn_final_cell(g, rnn) : SA_NODE_NONE;
     n.y = n.loss = SA_NODE_NONE;
     if (with_loss) {
         n.y = sa_input(g, "y", (1 + s->bidir) * s->hidden);
-        n.loss = sa_loss_mse(g, rnn, n.y);
+        n.loss = sa_loss_mse(g, n.out, n.y);
     }
     n.m = tu_model(g, seed);
     return n;
@@ -158,7 +161,7 @@ typedef struct data {
 static data make_data(const spec *s, uint64_t seed)
 {
     tu_rng r = {seed};
-    size_t DH = (size_t)(1 + s->bidir) * s->hidden, To = s->seq ? (size_t)s->T : 1;
+    size_t DH = (size_t)(1 + s->bidir) * s->hidden, To = s->seq && !s->attn ? (size_t)s->T : 1;
     size_t nx = (size_t)s->B * s->T * s->I, ny = (size_t)s->B * To * DH, ns = (size_t)s->B * s->layers * DH;
     data d = {malloc(nx * sizeof(float)), malloc(ny * sizeof(float)), malloc(ny * sizeof(float)),
               malloc(ns * sizeof(float)), malloc(ns * sizeof(float)), NULL};
@@ -192,7 +195,7 @@ static void free_data(data *d)
 static void run_full(const net *n, const spec *s, const data *d, rec *r)
 {
     REQUIRE_OK(sa_set_input(n->m, n->x, d->x, s->B, s->T, d->len));
-    REQUIRE_OK(sa_set_input(n->m, n->y, d->y, s->B, s->seq ? s->T : 1, NULL));
+    REQUIRE_OK(sa_set_input(n->m, n->y, d->y, s->B, s->seq && !s->attn ? s->T : 1, NULL));
     CHECK_OK(sa_forward(n->m, SA_INFER));
     rec_outputs(r, "infer (1st call)", n);
     CHECK_OK(sa_forward(n->m, SA_INFER));
@@ -335,16 +338,18 @@ int main(void)
         }
         REQUIRE_OK(st);
     }
-    /* name, lstm, peep, bidir, seq, hidden, layers, B, T, I, lengths, step, split.
+    /* name, lstm, peep, bidir, seq, hidden, layers, B, T, I, lengths, step, split, attn.
      * Per-step recurrent products: 67×1536×512 = 52.7M and 61×1536×384 = 36.0M
      * multiply-adds (split, >= 2^25); 50×1536×384 = 29.5M is not, but the
      * second layer's input projection (150×1536×768 per direction) is, and
      * the cells split whenever the pool runs. Cells per step: B·G·H >= 2^15. */
     static const spec cases[] = {
-        {"gru(512) B=67 T=4, sequence", 0, 0, 0, 1, 512, 1, 67, 4, 3, 0, 1, 1},
-        {"bi-lstm(384) x2 B=50 T=3, lengths, last", 1, 0, 1, 0, 384, 2, 50, 3, 3, 1, 0, 1},
-        {"peephole lstm(384) x2 B=61 T=3, lengths", 1, 1, 0, 1, 384, 2, 61, 3, 3, 1, 1, 1},
-        {"gru(16) B=4 T=4 (nothing splits)", 0, 0, 0, 1, 16, 1, 4, 4, 3, 0, 1, 0},
+        {"gru(512) B=67 T=4, sequence", 0, 0, 0, 1, 512, 1, 67, 4, 3, 0, 1, 1, 0},
+        {"bi-lstm(384) x2 B=50 T=3, lengths, last", 1, 0, 1, 0, 384, 2, 50, 3, 3, 1, 0, 1, 0},
+        {"peephole lstm(384) x2 B=61 T=3, lengths", 1, 1, 0, 1, 384, 2, 61, 3, 3, 1, 1, 1, 0},
+        {"gru(16) B=4 T=4 (nothing splits)", 0, 0, 0, 1, 16, 1, 4, 4, 3, 0, 1, 0, 0},
+        /* the attention pooling's score rows split too (268 rows of 512) */
+        {"gru(512) B=67 T=4, lengths, attention", 0, 0, 0, 1, 512, 1, 67, 4, 3, 1, 0, 1, 1},
     };
     printf("1 thread against 2, tolerance 1e-5 * (1 + max|value|) (exact where nothing splits)\n");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
