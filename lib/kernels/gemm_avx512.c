@@ -100,6 +100,23 @@ AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16
     }
 }
 
+/* dst[c·ds + r] = src[r·ld + p0 + c] for r < rows (≤ 16) and c < pk (≤ 16):
+ * one 16 × 16 tile transposed in registers, rows past `rows` zero and never
+ * read (the matrix may end there); each stored column writes the lanes of
+ * `keep` only (a panel narrower than 16). */
+AVX512 static inline __attribute__((always_inline)) void tile_transposed(const float *src, int ld, int rows,
+                                                                       int p0, int pk, float *dst, int ds,
+                                                                       __mmask16 keep)
+{
+    __mmask16 m = (__mmask16)(pk == 16 ? 0xFFFF : (1u << pk) - 1);
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + (size_t)i * ld + p0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int c = 0; c < pk; c++)
+        _mm512_mask_storeu_ps(dst + (size_t)c * ds, keep, r[c]);
+}
+
 /* Bp holds ceil(nc / NR) blocks, each kc rows of NR: block q, row p, column c
  * is op(B)(p, q·NR + c), 0 past nc. */
 AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, float *Bp)
@@ -120,17 +137,9 @@ AVX512 static void pack_b(int transB, int kc, int nc, const float *B, int ldb, f
             for (int h = 0; h < 2; h++) {
                 int rows = w - 16 * h < 0 ? 0 : w - 16 * h > 16 ? 16 : w - 16 * h;
                 const float *src = B + (size_t)(q * NR + 16 * h) * ldb;
-                for (int p0 = 0; p0 < kc; p0 += 16) {
-                    int pk = kc - p0 < 16 ? kc - p0 : 16;
-                    __mmask16 m = (__mmask16)(pk == 16 ? 0xFFFF : (1u << pk) - 1);
-                    __m512 r[16];
-                    /* rows past w are zeros, never read: B may end there */
-                    for (int i = 0; i < 16; i++)
-                        r[i] = i < rows ? _mm512_maskz_loadu_ps(m, src + (size_t)i * ldb + p0) : _mm512_setzero_ps();
-                    transpose16(r);
-                    for (int c = 0; c < pk; c++)
-                        _mm512_storeu_ps(blk + (size_t)(p0 + c) * NR + 16 * h, r[c]);
-                }
+                for (int p0 = 0; p0 < kc; p0 += 16) /* rows past w become zeros */
+                    tile_transposed(src, ldb, rows, p0, kc - p0 < 16 ? kc - p0 : 16, blk + (size_t)p0 * NR + 16 * h,
+                                    NR, (__mmask16)0xFFFF);
             }
         }
     }
@@ -291,17 +300,9 @@ AVX512 static void pack_a_block(int transA, int mc, int kc, const float *A, int 
                 _mm512_mask_storeu_ps(Ap + (size_t)p * rows, (__mmask16)((1u << rows) - 1),
                                       _mm512_maskz_loadu_ps(rm, src + (size_t)p * lda));
         } else if (rows == MR && mr == MR) { /* 16 × 16 tiles of 12 rows, transposed in registers */
-            const float *src = A + (size_t)i * lda;
-            for (int p0 = 0; p0 < kc; p0 += 16) {
-                int pk = kc - p0 < 16 ? kc - p0 : 16;
-                __mmask16 m = (__mmask16)(pk == 16 ? 0xFFFF : (1u << pk) - 1);
-                __m512 r[16];
-                for (int q = 0; q < 16; q++)
-                    r[q] = q < MR ? _mm512_maskz_loadu_ps(m, src + (size_t)q * lda + p0) : _mm512_setzero_ps();
-                transpose16(r);
-                for (int c = 0; c < pk; c++)
-                    _mm512_mask_storeu_ps(Ap + (size_t)(p0 + c) * MR, (__mmask16)0x0FFF, r[c]);
-            }
+            for (int p0 = 0; p0 < kc; p0 += 16)
+                tile_transposed(A + (size_t)i * lda, lda, MR, p0, kc - p0 < 16 ? kc - p0 : 16, Ap + (size_t)p0 * MR,
+                                MR, (__mmask16)((1u << MR) - 1));
         } else
             pack_a(0, mr, kc, A + (size_t)i * lda, lda, Ap);
         Ap += (size_t)kc * rows;

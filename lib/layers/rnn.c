@@ -249,7 +249,9 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
             load_state(cs, init_of(c, RNN_C0), g, ld);
     }
 
-    const int gv = gemv_path(g), vm = !gv && vec_mat_path(g), wtp = !gv && wt_path(g);
+    /* at most one holds: gemv_path needs the AVX-512 CPU that vec_mat_path,
+     * and so wt_path for one sample, exclude */
+    const int gv = gemv_path(g), vm = vec_mat_path(g), wtp = wt_path(g);
     if (wtp) // wt = W_hhᵀ   (H, GH), in tiles so reads and writes both stay in cache
         for (int32_t r0 = 0; r0 < GH; r0 += 32)
             for (int32_t j0 = 0; j0 < H; j0 += 32)

@@ -216,18 +216,6 @@ static void case_stack(uint64_t seed)
 
 /* -------------------------------------------------------------- dropout */
 
-static void copy_params(sa_model *dst, const sa_model *src)
-{
-    REQUIRE(sa_param_count(dst) == sa_param_count(src));
-    for (int32_t p = 0; p < sa_param_count(src); p++) {
-        sa_param_info s, d;
-        REQUIRE_OK(sa_param_get(src, p, &s));
-        REQUIRE_OK(sa_param_find(dst, s.name, &d));
-        REQUIRE(d.numel == s.numel);
-        memcpy(d.value, s.value, s.numel * sizeof(float));
-    }
-}
-
 static void run_out(sa_model *m, sa_mode mode, sa_node n, float *dst)
 {
     REQUIRE_OK(sa_forward(m, mode));
@@ -255,7 +243,7 @@ static void test_dropout(void)
         m[k] = tu_model(g, 61);
     }
     random_params(m[0], 62);
-    copy_params(m[1], m[0]);
+    tu_copy_params(m[1], m[0]);
     tu_rng r = {63};
     float xd[N], tr[N], tr2[N], inf[N], tr0[N], inf0[N];
     tu_fill(&r, xd, N, -1.0f, 1.0f);

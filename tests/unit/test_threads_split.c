@@ -140,19 +140,6 @@ static net build(const spec *s, int with_loss, uint64_t seed)
     return n;
 }
 
-/* dst's parameters := src's, matched by name */
-static void copy_params(sa_model *dst, const sa_model *src)
-{
-    REQUIRE(sa_param_count(dst) == sa_param_count(src) && sa_param_count(dst) > 0);
-    for (int32_t i = 0; i < sa_param_count(dst); i++) {
-        sa_param_info pd, ps;
-        REQUIRE_OK(sa_param_get(dst, i, &pd));
-        REQUIRE_OK(sa_param_find(src, pd.name, &ps));
-        REQUIRE(pd.numel == ps.numel);
-        memcpy(pd.value, ps.value, pd.numel * sizeof(float));
-    }
-}
-
 typedef struct data {
     float *x, *y, *gout, *ghs, *gcs;
     int32_t *len; /* NULL: all T */
@@ -289,15 +276,16 @@ static void run_case(const spec *s, uint64_t seed)
 {
     data d = make_data(s, seed);
     net n1 = build(s, 1, seed), n2 = build(s, 1, seed + 1);
-    copy_params(n2.m, n1.m);
+    REQUIRE(sa_param_count(n1.m) > 0);
+    tu_copy_params(n2.m, n1.m);
     REQUIRE_OK(sa_model_set_threads(n1.m, 1));
     REQUIRE_OK(sa_model_set_threads(n2.m, 2));
     net s1 = {0}, s2 = {0};
     if (s->step) {
         s1 = build(s, 0, seed + 2);
         s2 = build(s, 0, seed + 3);
-        copy_params(s1.m, n1.m);
-        copy_params(s2.m, n1.m);
+        tu_copy_params(s1.m, n1.m);
+        tu_copy_params(s2.m, n1.m);
         REQUIRE_OK(sa_model_set_threads(s1.m, 1));
         REQUIRE_OK(sa_model_set_threads(s2.m, 2));
     }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "seqattn/seqattn.h"
 
@@ -130,6 +131,19 @@ static inline sa_model *tu_model(sa_graph *g, uint64_t seed)
     REQUIRE_OK(sa_model_create(g, &o, &m));
     sa_graph_free(g);
     return m;
+}
+
+/* dst's parameters := src's, matched by name (models of the same graph) */
+static inline void tu_copy_params(sa_model *dst, const sa_model *src)
+{
+    REQUIRE(sa_param_count(dst) == sa_param_count(src));
+    for (int32_t p = 0; p < sa_param_count(src); p++) {
+        sa_param_info s, d;
+        REQUIRE_OK(sa_param_get(src, p, &s));
+        REQUIRE_OK(sa_param_find(dst, s.name, &d));
+        REQUIRE(d.numel == s.numel);
+        memcpy(d.value, s.value, s.numel * sizeof(float));
+    }
 }
 
 #endif
