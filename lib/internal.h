@@ -300,6 +300,11 @@ int sa_gemm_avx512_form(int form);
  * recurrent step); beta == 0 never reads y. Same condition of use. */
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
                     int incy);
+/* Rows of a product of `whole_M` rows, computed in the form the whole one
+ * would take, so that a product split by rows gives the unsplit one's bits
+ * (recurrent loops split by samples). Same condition of use. */
+void sa_gemm_avx512_rows(int whole_M, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* The same product split over up to `threads` threads (sa_pool_run): by
  * columns of C in 64-column panels, or by rows for C under 128 columns. */
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
@@ -316,6 +321,16 @@ void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx);
  * spinning, so a job costs a few µs) and the work is large enough to pay
  * for it, else 1. */
 int sa_rows_parts(int rows, double floats);
+/* @return how many parts (1 .. min(threads, SA_POOL_MAX)) a loop of `steps`
+ * steps over `rows` independent rows (a recurrent layer's time loop over its
+ * samples), each step a product of `step_macs` multiply-adds, should be split
+ * into, each part running the whole loop on its rows with
+ * sa_gemm_avx512_rows. More than 1 only inside a model call allowed to split
+ * (sa_blas_scope_split, which warms the pool), on the model's threads, for
+ * enough work in all and per part but steps too small to split well on
+ * their own; the caller then reports the loop's time with
+ * sa_blas_scope_large. */
+int sa_loop_parts(int rows, double step_macs, int steps);
 /* Between sa_pool_warm(threads) and sa_pool_cool() (counted, any thread) the
  * workers spin waiting for jobs instead of sleeping; warm also starts
  * threads − 1 of them. Called around model calls that may split products. */

@@ -497,6 +497,12 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
     gemm_form(packed_pays(transB, M, N, K), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void sa_gemm_avx512_rows(int whole_M, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_form(packed_pays(transB, whole_M, N, K), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 
 /* A product split into parts for sa_pool_run: by columns of C in whole B
  * panels when there are enough (each part then packs only its own columns of

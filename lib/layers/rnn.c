@@ -197,13 +197,12 @@ typedef struct step_cells {
     int32_t s, dir, keep, parts;
 } step_cells;
 
-SA_CLONES static void cells_part(void *arg, int part)
+/* The cells of samples b0 .. b1 − 1; `slot` picks the inference save scratch */
+SA_CLONES static void cells_rows(const step_cells *sc, int32_t b0, int32_t b1, int slot)
 {
-    const step_cells *sc = arg;
     const rnn_dims *g = sc->g;
     int32_t H = g->H, GH = g->G * g->H, DH = g->D * H;
     size_t SH = (size_t)g->S * H;
-    int32_t b0 = (int32_t)((int64_t)g->B * part / sc->parts), b1 = (int32_t)((int64_t)g->B * (part + 1) / sc->parts);
     for (int32_t b = b0; b < b1; b++) {
         int32_t t = step_time(sc->x, b, sc->s, sc->dir);
         if (t < 0)
@@ -216,8 +215,78 @@ SA_CLONES static void cells_part(void *arg, int part)
         if (sc->bhh)
             for (int32_t j = 0; j < GH; j++)
                 hr[j] += sc->bhh[j];
-        sc->cell->fwd(H, xr, hr, hb, cb, sc->keep ? sc->save + row * SH : sc->save + part * SH, sc->peep);
+        sc->cell->fwd(H, xr, hr, hb, cb, sc->keep ? sc->save + row * SH : sc->save + slot * SH, sc->peep);
         memcpy(sc->yout + row * DH + (size_t)sc->dir * H, hb, (size_t)H * sizeof(float));
+    }
+}
+
+static void cells_part(void *arg, int part)
+{
+    const step_cells *sc = arg;
+    int32_t B = sc->g->B;
+    cells_rows(sc, (int32_t)((int64_t)B * part / sc->parts), (int32_t)((int64_t)B * (part + 1) / sc->parts), part);
+}
+
+/* Splits the samples into chunks of about equal work for a loop over
+ * `parts` threads: chunk c is samples bounds[c] .. bounds[c + 1] − 1, work
+ * counted as sample lengths when there are any. The first `parts` chunks
+ * carry 7/8 of the work, one per thread; the last eighth, in up to 2·parts
+ * chunks of 16 samples or more, goes to whichever thread is done first, so a thread slowed by its
+ * core (a VM's second vCPU ran the same rows 5–15 % slower) waits less.
+ * @return the number of chunks (at most SA_LOOP_CHUNKS) */
+#define SA_LOOP_CHUNKS (3 * SA_POOL_MAX)
+static int sample_chunks(const sa_tensor *x, int32_t B, int parts, int32_t *bounds)
+{
+    int64_t total = 0;
+    for (int32_t b = 0; b < B; b++)
+        total += x->len ? sa_len(x, b) : 1;
+    /* small chunks of 16 samples or more only: fewer rows slow the products */
+    int tail = B / 16 - parts < 2 * parts ? B / 16 - parts : 2 * parts;
+    tail = tail > 0 ? tail : 0;
+    int n = parts + tail;
+    int64_t head = tail ? total * 7 / 8 : total;
+    int64_t sum = 0;
+    int32_t b = 0;
+    bounds[0] = 0;
+    for (int c = 1; c < n; c++) {
+        /* cumulative goal: 7/8 over the first `parts`, 1/8 over the rest */
+        int64_t goal = c <= parts ? head * c / parts : head + (total - head) * (c - parts) / tail;
+        while (b < B && sum + (x->len ? sa_len(x, b) : 1) <= goal)
+            sum += x->len ? sa_len(x, b++) : (b++, 1);
+        bounds[c] = b;
+    }
+    bounds[n] = B;
+    return n;
+}
+
+/* A forward time loop split by samples: each part runs every step on its
+ * samples, its rows of the recurrent product then their cells, with no
+ * synchronisation between steps (rows of the product are independent). */
+typedef struct fwd_loop {
+    step_cells sc;
+    const float *W; /* W_hh transposed (H, GH) when wt, else W_hh (GH, H) */
+    int wt, chunks, next; /* next: the first chunk not yet taken (atomic) */
+    int32_t bounds[SA_LOOP_CHUNKS + 1];
+} fwd_loop;
+
+SA_CLONES static void fwd_loop_part(void *arg, int part)
+{
+    fwd_loop *f = arg;
+    const rnn_dims *g = f->sc.g;
+    int32_t H = g->H, GH = g->G * H;
+    step_cells sc = f->sc;
+    for (int ch; (ch = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->chunks;) {
+        int32_t b0 = f->bounds[ch], b1 = f->bounds[ch + 1], n = b1 - b0;
+        const float *h = sc.h + (size_t)b0 * H;
+        float *hp = sc.hp + (size_t)b0 * GH;
+        for (int32_t s = 0; n > 0 && s < g->T; s++) {
+            if (f->wt)
+                sa_gemm_avx512_rows(g->B, 0, 0, n, GH, H, 1.0f, h, H, f->W, GH, 0.0f, hp, GH);
+            else
+                sa_gemm_avx512_rows(g->B, 0, 1, n, GH, H, 1.0f, h, H, f->W, H, 0.0f, hp, GH);
+            sc.s = s;
+            cells_rows(&sc, b0, b1, part);
+        }
     }
 }
 
@@ -263,7 +332,17 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
      * pool runs for the products (asked per step: the first step's product
      * may be what warms it; inference: one save scratch per part) */
     step_cells sc = {cell, g, x, bih, vm ? NULL : bhh, peep, w->xp, save, yout, h, cs, hp, 0, dir, keep, 1};
-    for (int32_t s = 0; s < g->T; s++) {
+    /* large enough, the whole loop splits by samples (one job); else each
+     * step's product and cells may split on their own */
+    int lp = vm || gv ? 1 : sa_loop_parts(g->B, (double)g->B * GH * H, g->T);
+    if (lp > 1) {
+        fwd_loop f = {sc, wtp ? w->wt : Whh, wtp, 0, 0, {0}};
+        f.chunks = sample_chunks(x, g->B, lp, f.bounds);
+        long long t0 = sa_blas_clock_ns();
+        sa_pool_run(lp, fwd_loop_part, &f);
+        sa_blas_scope_large(sa_blas_clock_ns() - t0, lp);
+    }
+    for (int32_t s = 0; lp == 1 && s < g->T; s++) {
         if (vm) { // hp = b_hh + h W_hhᵀ   (1, GH)
             memcpy(hp, bhh, (size_t)GH * sizeof(float));
             sa_vec_mat(H, GH, h, w->wt, hp);
@@ -416,14 +495,12 @@ typedef struct step_grads {
     int32_t s, dir, parts;
 } step_grads;
 
-SA_CLONES static void grads_part(void *arg, int part)
+SA_CLONES static void grads_rows(const step_grads *sg, int32_t b0, int32_t b1)
 {
-    const step_grads *sg = arg;
     const rnn_dims *g = sg->g;
     int32_t H = g->H, GH = g->G * H, DH = g->D * H, s = sg->s, dir = sg->dir;
     size_t SH = (size_t)g->S * H;
     const int dense = !sg->x->len;
-    int32_t b0 = (int32_t)((int64_t)g->B * part / sg->parts), b1 = (int32_t)((int64_t)g->B * (part + 1) / sg->parts);
     for (int32_t b = b0; b < b1; b++) {
         int32_t t = step_time(sg->x, b, s, dir);
         if (t < 0)
@@ -446,6 +523,48 @@ SA_CLONES static void grads_part(void *arg, int part)
             memcpy(sg->dhp + row * GH, dhr, (size_t)GH * sizeof(float));
         else if (!dense)
             memcpy(sg->dhs + (size_t)b * GH, sg->dhp + row * GH, (size_t)GH * sizeof(float));
+    }
+}
+
+static void grads_part(void *arg, int part)
+{
+    const step_grads *sg = arg;
+    int32_t B = sg->g->B;
+    grads_rows(sg, (int32_t)((int64_t)B * part / sg->parts), (int32_t)((int64_t)B * (part + 1) / sg->parts));
+}
+
+/* The backward time loop split by samples, like fwd_loop: each part runs
+ * every step's cells on its samples, then their rows of dh += dhp W_hh. */
+typedef struct bwd_loop {
+    step_grads sg;
+    const float *Whh;
+    int chunks, next;
+    int32_t bounds[SA_LOOP_CHUNKS + 1];
+} bwd_loop;
+
+SA_CLONES static void bwd_loop_part(void *arg, int part)
+{
+    (void)part;
+    bwd_loop *f = arg;
+    const rnn_dims *g = f->sg.g;
+    int32_t H = g->H, GH = g->G * H;
+    step_grads sg = f->sg;
+    const int dense = !sg.x->len;
+    for (int ch; (ch = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED)) < f->chunks;) {
+        int32_t b0 = f->bounds[ch], b1 = f->bounds[ch + 1], n = b1 - b0;
+        float *dh = sg.dh + (size_t)b0 * H, *dhs = sg.dhs + (size_t)b0 * GH;
+        for (int32_t s = g->T - 1; n > 0 && s >= 0; s--) {
+            if (!dense)
+                memset(dhs, 0, (size_t)n * GH * sizeof(float));
+            sg.s = s;
+            grads_rows(&sg, b0, b1);
+            int32_t t_all = sg.dir ? g->T - 1 - s : s;
+            if (dense)
+                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, sg.dhp + ((size_t)b0 * g->T + t_all) * GH,
+                                    g->T * GH, f->Whh, H, 1.0f, dh, H);
+            else
+                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dhs, GH, f->Whh, H, 1.0f, dh, H);
+        }
     }
 }
 
@@ -513,7 +632,15 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     /* the samples' cells of a step, split like forward's; not with
      * peepholes, whose gradient all samples add to */
     step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir, 1};
-    for (int32_t s = g->T - 1; s >= 0; s--) {
+    int lp = peep || g->B == 1 ? 1 : sa_loop_parts(g->B, (double)g->B * GH * H, g->T);
+    if (lp > 1) {
+        bwd_loop f = {sg, Whh, 0, 0, {0}};
+        f.chunks = sample_chunks(x, g->B, lp, f.bounds);
+        long long t0 = sa_blas_clock_ns();
+        sa_pool_run(lp, bwd_loop_part, &f);
+        sa_blas_scope_large(sa_blas_clock_ns() - t0, lp);
+    }
+    for (int32_t s = g->T - 1; lp == 1 && s >= 0; s--) {
         if (!dense)
             memset(dhs, 0, (size_t)g->B * GH * sizeof(float));
         int32_t t_all = dir ? g->T - 1 - s : s;

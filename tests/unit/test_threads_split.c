@@ -5,7 +5,9 @@
  * (on seqattn's AVX-512 kernel) are split over the pool, and while the pool is
  * running for a call the per-step cells of a recurrent layer are split over
  * batch rows as well (forward, and backward without peepholes; lib/layers/rnn.c,
- * sa_rows_parts, from 2^15 gate values per step). Each case builds two models
+ * sa_rows_parts, from 2^15 gate values per step); with 128 samples or more
+ * and steps too small to split well, whole time loops are split by samples
+ * instead (sa_loop_parts). Each case builds two models
  * with the same parameters, one on 1 thread and one on 2, feeds both the same
  * data and compares, array by array:
  *   - forward outputs (the sequence or last state, the final states h_n and,
@@ -338,6 +340,15 @@ int main(void)
         {"gru(16) B=4 T=4 (nothing splits)", 0, 0, 0, 1, 16, 1, 4, 4, 3, 0, 1, 0, 0},
         /* the attention pooling's score rows split too (268 rows of 512) */
         {"gru(512) B=67 T=4, lengths, attention", 0, 0, 0, 1, 512, 1, 67, 4, 3, 1, 0, 1, 1},
+        /* whole time loops split by samples (sa_loop_parts: 128 samples or
+         * more, steps under 2^27 multiply-adds, 2^25 or more in all), in
+         * chunks taken by whichever thread is free: 131×288×96 × 12 steps =
+         * 43.5M; 140×256×64 × 30 = 68.8M per direction and layer; the
+         * peephole LSTM's forward splits, its backward does not */
+        {"gru(96) B=131 T=12, loop split", 0, 0, 0, 1, 96, 1, 131, 12, 3, 0, 1, 1, 0},
+        {"bi-lstm(64) x2 B=140 T=30, lengths, loop split", 1, 0, 1, 0, 64, 2, 140, 30, 2, 1, 0, 1, 0},
+        {"peephole lstm(64) B=129 T=40, lengths, loop", 1, 1, 0, 1, 64, 1, 129, 40, 3, 1, 0, 1, 0},
+        {"gru(64) B=130 T=40, lengths, attention, loop", 0, 0, 0, 1, 64, 1, 130, 40, 3, 1, 0, 1, 1},
     };
     printf("1 thread against 2, tolerance 1e-5 * (1 + max|value|) (exact where nothing splits)\n");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
