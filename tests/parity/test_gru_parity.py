@@ -20,17 +20,17 @@ NODE = "gru0"  # default name of the first GRU of a graph (header: "<kind><k>")
 
 
 def gru_case(case, layers, bidir, h0=False, seq=True, port=True, seed_port=False,
-             runs=((B, T, None),), seed=0):
+             runs=((B, T, None),), seed=0, inp=I):
     """seq: return_sequences; port: read h_n from sa_rnn_final_state;
     seed_port: also back-propagate a random gradient into that port;
     runs: (B, T, lengths) of successive passes through the same model."""
     torch.manual_seed(seed)
     D = 2 if bidir else 1
-    ref = torch.nn.GRU(I, H, layers, batch_first=True, bidirectional=bidir)
+    ref = torch.nn.GRU(inp, H, layers, batch_first=True, bidirectional=bidir)
     named = dict(ref.named_parameters())
 
     g = sa.Graph()
-    xn = g.input("x", I)
+    xn = g.input("x", inp)
     h0n = g.input("h0", layers * D * H) if h0 else None
     gru = g.gru(xn, H, layers, bidir, seq, h0n)
     fs = g.final_state(gru) if port else None
@@ -40,7 +40,7 @@ def gru_case(case, layers, bidir, h0=False, seq=True, port=True, seed_port=False
             tag = f"#{k}" if len(runs) > 1 else ""
             ref.zero_grad()
             model.zero_grad()
-            x = torch.randn(nb, nt, I, requires_grad=True)
+            x = torch.randn(nb, nt, inp, requires_grad=True)
             hx = (0.5 * torch.randn(layers * D, nb, H)).requires_grad_() if h0 else None
 
             out, hn = torch_gru(ref, x, hx, lengths)
@@ -86,6 +86,9 @@ def main():
     # B and T are chosen per call: one model, growing and shrinking shapes, lengths on and off
     r.run("(g) one model, B,T = 3,17 / 5,4 / 2,23 / 3,17", gru_case, 2, True, h0=True,
           runs=[(B, T, LENS), (5, 4, None), (2, 23, [9, 23]), (B, T, [1, 17, 2])])
+    # the input projection formed in the cells (8 features or fewer) or by one GEMM (9 or more)
+    r.run("(h) 2 layers bidir lengths, I=1", gru_case, 2, True, runs=[(B, T, LENS)], inp=1)
+    r.run("(i) 1 layer uni lengths, I=9", gru_case, 1, False, runs=[(B, T, LENS)], inp=9)
     r.exit()
 
 

@@ -20,25 +20,25 @@ LENS = [17, 11, 5]
 NODE = "lstm0"  # default name of the first LSTM of a graph (header: "<kind><k>")
 
 
-def lstm_case(case, layers, bidir, init=(), seq=True, seed_ports=False, lengths=None, seed=0):
+def lstm_case(case, layers, bidir, init=(), seq=True, seed_ports=False, lengths=None, seed=0, inp=I):
     """init: which of "h0", "c0" come from input nodes (torch gets zeros for a
     missing one); seq: return_sequences; seed_ports: also back-propagate random
     gradients into the h_n and c_n ports."""
     torch.manual_seed(seed)
     D = 2 if bidir else 1
     LD = layers * D
-    ref = torch.nn.LSTM(I, H, layers, batch_first=True, bidirectional=bidir)
+    ref = torch.nn.LSTM(inp, H, layers, batch_first=True, bidirectional=bidir)
     named = dict(ref.named_parameters())
 
     g = sa.Graph()
-    xn = g.input("x", I)
+    xn = g.input("x", inp)
     h0n = g.input("h0", LD * H) if "h0" in init else None
     c0n = g.input("c0", LD * H) if "c0" in init else None
     lstm = g.lstm(xn, H, layers, bidir, seq, h0n, c0n)
     hs, cs = g.final_state(lstm), g.final_cell(lstm)
     with build(g) as model:
         load_params(case, model, {NODE: named})
-        x = torch.randn(B, T, I, requires_grad=True)
+        x = torch.randn(B, T, inp, requires_grad=True)
         h0 = (0.5 * torch.randn(LD, B, H)).requires_grad_() if "h0" in init else torch.zeros(LD, B, H)
         c0 = torch.randn(LD, B, H).requires_grad_() if "c0" in init else torch.zeros(LD, B, H)
 
@@ -86,6 +86,9 @@ def main():
           seed_ports=True)
     r.run("(e) 2 layers uni c0 only, lengths unsorted, seeded ports", lstm_case, 2, False, init=("c0",),
           seed_ports=True, lengths=[5, 17, 11])
+    # the input projection formed in the cells (8 features or fewer) or by one GEMM (9 or more)
+    r.run("(h) 2 layers bidir h0 c0 lengths, I=1", lstm_case, 2, True, init=("h0", "c0"), lengths=LENS, inp=1)
+    r.run("(i) 1 layer lengths, I=9", lstm_case, 1, False, lengths=LENS, inp=9)
     r.exit()
 
 
