@@ -309,6 +309,27 @@ void sa_gemm_avx512_rows(int whole_M, int transA, int transB, int M, int N, int 
  * columns of C in 64-column panels, or by rows for C under 128 columns. */
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                        int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* A product whose op(B) is packed once and used many times (a recurrent
+ * layer's W_hh, once per call instead of once per step): sa_gemm_bpack_use
+ * says whether it pays (our kernel does the products, more than one row,
+ * and the packed form would be chosen); sa_gemm_bpack packs op(B) (K, N)
+ * into Bpk of sa_gemm_bpack_floats(N, K) floats (N padded to whole blocks);
+ * sa_gemm_bpacked (gemm.c) then computes C = alpha·op(A)·op(B) + beta·C,
+ * split over the model's threads by columns like sa_gemm, with bits that do
+ * not depend on the split. B, transB, ldb still describe B as stored: the
+ * fallback when no packing space for A can be had. _rows is one thread's
+ * product on M rows (a loop split by samples); _mt the split one. */
+typedef struct sa_gemm_bp {
+    int transA, transB, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *Bpk, *B;
+} sa_gemm_bp;
+size_t sa_gemm_bpack_floats(int N, int K);
+int sa_gemm_bpack_use(int transB, int M, int N, int K);
+void sa_gemm_bpack(int transB, int N, int K, const float *B, int ldb, float *Bpk);
+void sa_gemm_bpacked(const sa_gemm_bp *p, int M, const float *A, float *C);
+void sa_gemm_bpacked_rows(const sa_gemm_bp *p, int M, const float *A, float *C);
+void sa_gemm_bpacked_mt(int threads, const sa_gemm_bp *p, int M, const float *A, float *C);
 /* Runs fn(ctx, 0 .. parts−1) and returns when all are done: part 0 on the
  * caller, the others on the pool's workers (kernels/gemm_pool.c, started on
  * first use, at most 15); on the caller alone when another thread's job
@@ -326,10 +347,9 @@ int sa_rows_parts(int rows, double floats);
  * samples), each step a product of `step_macs` multiply-adds, should be split
  * into, each part running the whole loop on its rows with
  * sa_gemm_avx512_rows. More than 1 only inside a model call allowed to split
- * (sa_blas_scope_split, which warms the pool), on the model's threads, for
- * enough work in all and per part but steps too small to split well on
- * their own; the caller then reports the loop's time with
- * sa_blas_scope_large. */
+ * (sa_blas_scope_split, which warms the pool), on the model's threads, with
+ * enough work in all and 64 rows or more per part; the caller then reports
+ * the loop's time with sa_blas_scope_large. */
 int sa_loop_parts(int rows, double step_macs, int steps);
 /* Between sa_pool_warm(threads) and sa_pool_cool() (counted, any thread) the
  * workers spin waiting for jobs instead of sleeping; warm also starts

@@ -406,10 +406,10 @@ SA_API sa_status sa_model_memory(const sa_model *m, sa_memory_info *out);
  *  kind always may. Once
  *  the pool runs in a call, a recurrent layer's per-step cell work (2^15
  *  gate values or more) is split over the same workers by samples. A
- *  recurrent layer with 64 samples or more per thread whose steps are too
- *  small to split well (under 2^27 multiply-adds: a GRU(256) at batch 256,
- *  not a GRU(512)) instead splits its whole time loop by samples, in chunks
- *  that free threads take in turn (forward, and backward without peepholes).
+ *  recurrent layer with 64 samples or more per thread (and 2^25
+ *  multiply-adds or more in its time loop) instead splits its whole time
+ *  loop by samples, in chunks that free threads take in turn (forward, and
+ *  backward without peepholes).
  *  Other element-wise work runs on the calling thread. Nothing is
  *  oversubscribed, and on this path results do not depend on n (each output
  *  element is computed the same way whichever thread computes it). The

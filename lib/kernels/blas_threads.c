@@ -145,19 +145,19 @@ int sa_rows_parts(int rows, double floats)
  * and direction instead of two per step, so it pays from less work than a
  * single product: from 2^25 multiply-adds in all (0.2 ms on one thread,
  * against a wake of up to 0.4 ms when the workers sleep), with 64 samples or
- * more per part (32 lost: GRU(512) B 64 inference 28.7 → 34 ms on 2 threads).
- * Steps of 2^27 multiply-adds or more keep splitting each product by columns
- * at all rows, which is as fast there and better balanced (GRU(512) B 256
- * inference 118 → 122–127 ms split by samples; GRU(256) 43–45 → 41–43,
- * GRU(64) training 23–25 → 18.5–19). */
+ * more per part (32 lost: GRU(512) B 64 inference 28.7 → 34 ms on 2 threads,
+ * where each step's product splits well by columns at all 64 rows). Measured
+ * on 2 threads at B 256 against splitting each step: GRU(64) training 23–25
+ * → 18.5–19 ms, GRU(256) 120–128 → 115–118; with W_hh packed once per call
+ * (no operand packed twice), GRU(512) training 310–311 → 296–306, LSTM(512)
+ * stack inference 1464–1538 → 1397–1444. */
 #define SA_LOOP_SPLIT_MACS (1.0 * (1 << 25))
-#define SA_LOOP_STEP_MAX_MACS (1.0 * (1 << 27))
 #define SA_LOOP_MIN_ROWS 64
 
 int sa_loop_parts(int rows, double step_macs, int steps)
 {
     if (!SA_HAVE_BLAS_THREADS || scope_depth == 0 || scope_threads < 2 || step_macs * steps < SA_LOOP_SPLIT_MACS ||
-        step_macs >= SA_LOOP_STEP_MAX_MACS || rows < 2 * SA_LOOP_MIN_ROWS || !sa_blas_scope_split())
+        rows < 2 * SA_LOOP_MIN_ROWS || !sa_blas_scope_split())
         return 1;
     int parts = scope_threads < rows / SA_LOOP_MIN_ROWS ? scope_threads : rows / SA_LOOP_MIN_ROWS;
     return parts < SA_POOL_MAX ? parts : SA_POOL_MAX;

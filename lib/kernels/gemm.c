@@ -97,6 +97,19 @@ void sa_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void sa_gemm_bpacked(const sa_gemm_bp *p, int M, const float *A, float *C)
+{
+    /* sa_gemm's rule for splitting and timing; only our kernel gets here */
+    int threads = sa_blas_threads_for(M, p->N, p->K, 0);
+    if (threads > 1 && (double)M * p->N * p->K >= SA_POOL_SPLIT_MACS) {
+        long long t0 = sa_blas_clock_ns();
+        int parts = sa_blas_scope_split() ? threads : 1;
+        sa_gemm_bpacked_mt(parts, p, M, A, C);
+        sa_blas_scope_large(sa_blas_clock_ns() - t0, parts);
+    } else
+        sa_gemm_bpacked_rows(p, M, A, C);
+}
+
 void sa_head_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                   const float *B, int ldb, float beta, float *C, int ldc)
 {

@@ -339,6 +339,43 @@ AVX512 static void gemm_packed(int transA, int transB, int M, int N, int K, floa
     }
 }
 
+/* gemm_packed's loops with op(B) packed beforehand (sa_gemm_bpack: for each
+ * NCB block of columns, for each KC2 block of inner indices, pack_b's
+ * panels), for columns c0 .. c1 − 1 of C only (c0 a multiple of NR): a
+ * recurrent layer's W_hh, packed once per call instead of once per step.
+ * The same blocks and kernel as gemm_packed, so the same bits. */
+AVX512 static void gemm_bpacked(int transA, int M, int N, int K, int c0, int c1, float alpha, const float *A,
+                                int lda, const float *Bpk, float beta, float *C, int ldc, float *Ap)
+{
+    size_t base = 0;
+    for (int jc = 0; jc < N; jc += NCB) {
+        int nc = N - jc < NCB ? N - jc : NCB, ncp = (nc + NR - 1) / NR * NR;
+        int lo = c0 > jc ? c0 - jc : 0, hi = c1 < jc + nc ? c1 - jc : nc;
+        for (int pc = 0; lo < hi && pc < K; pc += KC2) {
+            int kc = K - pc < KC2 ? K - pc : KC2;
+            float b = pc == 0 ? beta : 1.0f;
+            const float *Bp = Bpk + base + (size_t)pc * ncp;
+            for (int ic = 0; ic < M; ic += MC2) {
+                int mc = M - ic < MC2 ? M - ic : MC2;
+                pack_a_block(transA, mc, kc, transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda,
+                             Ap);
+                for (int jr = lo; jr < hi; jr += NR) {
+                    int nr = hi - jr < NR ? hi - jr : NR;
+                    const float *bp = Bp + (size_t)(jr / NR) * kc * NR, *ap = Ap;
+                    for (int ir = 0; ir < mc;) {
+                        int left = mc - ir, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
+                        pick(rows, nr, 1)(kc, ap, rows, bp, mr, nr, alpha, b,
+                                          C + (size_t)(ic + ir) * ldc + jc + jr, ldc);
+                        ap += (size_t)kc * rows;
+                        ir += rows;
+                    }
+                }
+            }
+        }
+        base += (size_t)ncp * K;
+    }
+}
+
 /* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k], eight rows of
  * W at a time, each row's sum kept in a vector across k and reduced once. */
 AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
@@ -547,4 +584,85 @@ void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K,
         return;
     }
     sa_pool_run(g.parts, run_part, &g);
+}
+
+size_t sa_gemm_bpack_floats(int N, int K)
+{
+    size_t cols = 0;
+    for (int jc = 0; jc < N; jc += NCB) {
+        int nc = N - jc < NCB ? N - jc : NCB;
+        cols += (size_t)(nc + NR - 1) / NR * NR;
+    }
+    return cols * (size_t)K;
+}
+
+int sa_gemm_bpack_use(int transB, int M, int N, int K)
+{
+    return sa_gemm_avx512_ok() && !sa_blas_has_avx512() && M > 1 && packed_pays(transB, M, N, K);
+}
+
+void sa_gemm_bpack(int transB, int N, int K, const float *B, int ldb, float *Bpk)
+{
+#if SA_HAVE_AVX512
+    for (int jc = 0; jc < N; jc += NCB) {
+        int nc = N - jc < NCB ? N - jc : NCB, ncp = (nc + NR - 1) / NR * NR;
+        for (int pc = 0; pc < K; pc += KC2) {
+            int kc = K - pc < KC2 ? K - pc : KC2;
+            pack_b(transB, kc, nc, transB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc, ldb,
+                   Bpk + (size_t)pc * ncp);
+        }
+        Bpk += (size_t)ncp * K;
+    }
+#else
+    (void)transB, (void)N, (void)K, (void)B, (void)ldb, (void)Bpk;
+#endif
+}
+
+/* columns c0 .. c1 − 1 of the product; without packing space for A, the
+ * in-place form on B as stored (other bits, as any product then) */
+static void bpacked_cols(const sa_gemm_bp *p, int M, const float *A, float *C, int c0, int c1)
+{
+#if SA_HAVE_AVX512
+    int kc = p->K < KC2 ? p->K : KC2, mc = M < MC2 ? M : MC2;
+    float *Ap = pack_space_for((size_t)(mc + MT) * kc);
+    if (Ap) {
+        gemm_bpacked(p->transA, M, p->N, p->K, c0, c1, p->alpha, A, p->lda, p->Bpk, p->beta, C, p->ldc, Ap);
+        return;
+    }
+    gemm_avx512(p->transA, p->transB, M, c1 - c0, p->K, p->alpha, A, p->lda,
+                p->transB ? p->B + (size_t)c0 * p->ldb : p->B + c0, p->ldb, p->beta, C + c0, p->ldc);
+#else
+    (void)p, (void)M, (void)A, (void)C, (void)c0, (void)c1;
+#endif
+}
+
+void sa_gemm_bpacked_rows(const sa_gemm_bp *p, int M, const float *A, float *C)
+{
+    bpacked_cols(p, M, A, C, 0, p->N);
+}
+
+typedef struct bp_split {
+    const sa_gemm_bp *p;
+    int M, parts, units;
+    const float *A;
+    float *C;
+} bp_split;
+
+static void bp_part(void *arg, int part)
+{
+    const bp_split *s = arg;
+    int u0 = (int)((long long)s->units * part / s->parts), u1 = (int)((long long)s->units * (part + 1) / s->parts);
+    int c1 = u1 * NC < s->p->N ? u1 * NC : s->p->N;
+    if (u0 * NC < c1)
+        bpacked_cols(s->p, s->M, s->A, s->C, u0 * NC, c1);
+}
+
+void sa_gemm_bpacked_mt(int threads, const sa_gemm_bp *p, int M, const float *A, float *C)
+{
+    bp_split s = {p, M, threads, (p->N + NC - 1) / NC, A, C};
+    s.parts = threads < s.units ? threads : s.units;
+    if (s.parts <= 1)
+        bpacked_cols(p, M, A, C, 0, p->N);
+    else
+        sa_pool_run(s.parts, bp_part, &s);
 }

@@ -90,6 +90,23 @@ static int wt_path(const rnn_dims *g) { return vec_mat_path(g) || (g->B > 1 && g
 #define SA_FUSED_IN_MAX 8
 static int fused_input(const rnn_dims *g, int32_t k) { return k == 0 && g->I <= SA_FUSED_IN_MAX; }
 
+/* The wt slot holds W_hh transposed (wt_path) or, where sa_gemm_bpack_use
+ * says so, W_hh packed for the kernel: forward's h W_hhᵀ (GH × H) and
+ * backward's dhp W_hh (H × GH), packed once per call instead of per step.
+ * Sized for the packing on any AVX-512 CPU with more than one sample,
+ * whether or not a call packs (the BLAS and the kernel's form may change
+ * between calls, the layout must not). */
+static size_t wt_floats(const rnn_dims *g)
+{
+    size_t GH = (size_t)g->G * g->H, n = wt_path(g) ? GH * g->H : 0;
+    if (sa_cpu_has_avx512() && g->B > 1) {
+        size_t f = sa_gemm_bpack_floats((int)GH, g->H), b = sa_gemm_bpack_floats(g->H, (int)GH);
+        n = n > f ? n : f;
+        n = n > b ? n : b;
+    }
+    return n;
+}
+
 /* Places the buffers: kept ones from `keep`, temporaries from `scratch`
  * (either may be NULL to size only). @return the floats of the region
  * `which` asks for (0: workspace, 1: scratch). */
@@ -104,7 +121,7 @@ static size_t ws_layout(const rnn_dims *g, float *keep, float *scratch, rnn_ws *
     size_t sizes[15] = {K ? LD * BT * g->S * H : SA_POOL_MAX * (size_t)g->S * H,
                         own_outs * BT * DH, LD * BH, C * LD * BH, BT * GH, DHP * BT * GH,
                         (size_t)g->B * GH, BH, BH, BH, BH, KY * BT * DH, KX * BT * DH,
-                        wt_path(g) ? GH * H : 0, fused_input(g, 0) ? SA_POOL_MAX * GH : 0};
+                        wt_floats(g), fused_input(g, 0) ? SA_POOL_MAX * GH : 0};
     float **slots[15] = {&w->save, &w->outs, &w->hfinal, &w->cfinal, &w->xp,
                          &w->dhp, &w->step, &w->h, &w->c, &w->dh, &w->dc, &w->dY, &w->dX, &w->wt, &w->xrow};
     size_t off[2] = {0, 0};
@@ -293,6 +310,7 @@ static int sample_chunks(const sa_tensor *x, int32_t B, int parts, int32_t *boun
  * synchronisation between steps (rows of the product are independent). */
 typedef struct fwd_loop {
     step_cells sc;
+    const sa_gemm_bp *bp; /* W_hh packed, or NULL */
     const float *W; /* W_hh transposed (H, GH) when wt, else W_hh (GH, H) */
     int wt, chunks, next; /* next: the first chunk not yet taken (atomic) */
     int32_t bounds[SA_LOOP_CHUNKS + 1];
@@ -309,7 +327,9 @@ SA_CLONES static void fwd_loop_part(void *arg, int part)
         const float *h = sc.h + (size_t)b0 * H;
         float *hp = sc.hp + (size_t)b0 * GH;
         for (int32_t s = 0; n > 0 && s < g->T; s++) {
-            if (f->wt)
+            if (f->bp)
+                sa_gemm_bpacked_rows(f->bp, n, h, hp);
+            else if (f->wt)
                 sa_gemm_avx512_rows(g->B, 0, 0, n, GH, H, 1.0f, h, H, f->W, GH, 0.0f, hp, GH);
             else
                 sa_gemm_avx512_rows(g->B, 0, 1, n, GH, H, 1.0f, h, H, f->W, H, 0.0f, hp, GH);
@@ -352,7 +372,12 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
     /* at most one holds: gemv_path needs the AVX-512 CPU that vec_mat_path,
      * and so wt_path for one sample, exclude */
     const int gv = gemv_path(g), vm = vec_mat_path(g), wtp = wt_path(g);
-    if (wtp) // wt = W_hhᵀ   (H, GH), in tiles so reads and writes both stay in cache
+    /* hp = h W_hhᵀ: op(B) = W_hhᵀ (H × GH), W_hh read transposed */
+    const sa_gemm_bp bp = {0, 1, GH, H, H, H, GH, 1.0f, 0.0f, w->wt, Whh};
+    const int bpk = !vm && !gv && sa_gemm_bpack_use(1, g->B, GH, H);
+    if (bpk) // wt = W_hhᵀ packed for the kernel
+        sa_gemm_bpack(1, GH, H, Whh, H, w->wt);
+    else if (wtp) // wt = W_hhᵀ   (H, GH), in tiles so reads and writes both stay in cache
         for (int32_t r0 = 0; r0 < GH; r0 += 32)
             for (int32_t j0 = 0; j0 < H; j0 += 32)
                 for (int32_t r = r0; r < r0 + 32 && r < GH; r++)
@@ -368,7 +393,7 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
      * step's product and cells may split on their own */
     int lp = vm || gv ? 1 : sa_loop_parts(g->B, (double)g->B * GH * H, g->T);
     if (lp > 1) {
-        fwd_loop f = {sc, wtp ? w->wt : Whh, wtp, 0, 0, {0}};
+        fwd_loop f = {sc, bpk ? &bp : NULL, wtp ? w->wt : Whh, wtp, 0, 0, {0}};
         f.chunks = sample_chunks(x, g->B, lp, f.bounds);
         long long t0 = sa_blas_clock_ns();
         sa_pool_run(lp, fwd_loop_part, &f);
@@ -380,6 +405,8 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
             sa_vec_mat(H, GH, h, w->wt, hp);
         } else if (gv) // hp = W_hh h; the cell adds b_hh
             sa_gemv_avx512(GH, H, 1.0f, Whh, H, h, 0.0f, hp, 1);
+        else if (bpk)
+            sa_gemm_bpacked(&bp, g->B, h, hp);
         else if (wtp) // hp = h W_hhᵀ; the cells add b_hh
             sa_gemm(0, 0, g->B, GH, H, 1.0f, h, H, w->wt, GH, 0.0f, hp, GH);
         else
@@ -569,6 +596,7 @@ static void grads_part(void *arg, int part)
  * every step's cells on its samples, then their rows of dh += dhp W_hh. */
 typedef struct bwd_loop {
     step_grads sg;
+    const sa_gemm_bp *bp; /* W_hh packed, or NULL */
     const float *Whh;
     int chunks, next;
     int32_t bounds[SA_LOOP_CHUNKS + 1];
@@ -591,9 +619,11 @@ SA_CLONES static void bwd_loop_part(void *arg, int part)
             sg.s = s;
             grads_rows(&sg, b0, b1);
             int32_t t_all = sg.dir ? g->T - 1 - s : s;
-            if (dense)
-                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, sg.dhp + ((size_t)b0 * g->T + t_all) * GH,
-                                    g->T * GH, f->Whh, H, 1.0f, dh, H);
+            const float *dr = dense ? sg.dhp + ((size_t)b0 * g->T + t_all) * GH : dhs;
+            if (f->bp)
+                sa_gemm_bpacked_rows(f->bp, n, dr, dh);
+            else if (dense)
+                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dr, g->T * GH, f->Whh, H, 1.0f, dh, H);
             else
                 sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dhs, GH, f->Whh, H, 1.0f, dh, H);
         }
@@ -664,9 +694,14 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     /* the samples' cells of a step, split like forward's; not with
      * peepholes, whose gradient all samples add to */
     step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir, 1};
+    /* dh += dhp_t W_hh: op(B) = W_hh (GH × H), packed once for every step */
+    const sa_gemm_bp bp = {0, 0, H, GH, dense ? g->T * GH : GH, H, H, 1.0f, 1.0f, w->wt, Whh};
+    const int bpk = sa_gemm_bpack_use(0, g->B, H, GH);
+    if (bpk)
+        sa_gemm_bpack(0, H, GH, Whh, H, w->wt);
     int lp = peep || g->B == 1 ? 1 : sa_loop_parts(g->B, (double)g->B * GH * H, g->T);
     if (lp > 1) {
-        bwd_loop f = {sg, Whh, 0, 0, {0}};
+        bwd_loop f = {sg, bpk ? &bp : NULL, Whh, 0, 0, {0}};
         f.chunks = sample_chunks(x, g->B, lp, f.bounds);
         long long t0 = sa_blas_clock_ns();
         sa_pool_run(lp, bwd_loop_part, &f);
@@ -682,7 +717,9 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
             sa_pool_run(sg.parts, grads_part, &sg);
         else
             grads_part(&sg, 0);
-        if (dense) // dh += dhp[:, t] W_hh
+        if (bpk)
+            sa_gemm_bpacked(&bp, g->B, dense ? dhp + (size_t)t_all * GH : dhs, dh);
+        else if (dense) // dh += dhp[:, t] W_hh
             sa_gemm(0, 0, g->B, H, GH, 1.0f, dhp + (size_t)t_all * GH, g->T * GH, Whh, H, 1.0f, dh, H);
         else       // dh += dhs W_hh
             sa_gemm(0, 0, g->B, H, GH, 1.0f, dhs, GH, Whh, H, 1.0f, dh, H);

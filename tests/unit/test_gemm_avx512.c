@@ -5,7 +5,8 @@
  * 384-row blocks of A; in the packed form 96-row, 512-index, 2048-column
  * blocks), each form of the kernel (chosen per product, forced in place,
  * forced packed), leading dimensions wider than the matrices, NaN in C
- * with beta 0; the matrix-vector kernel; the product split over the thread pool (kernels/gemm_pool.c:
+ * with beta 0; B packed once and used by rows, split by columns or called
+ * on row ranges (sa_gemm_bpack); the matrix-vector kernel; the product split over the thread pool (kernels/gemm_pool.c:
  * from two callers at once, with the pool warm, in a forked child); and both
  * paths (the kernel where the CPU has it, and sa_gemm). Internal kernel:
  * compiled with its source. */
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -235,6 +237,66 @@ static void threaded(void)
            e, w[0], w[1], hot, status == 0 ? "OK" : "failed");
 }
 
+/* W packed once (sa_gemm_bpack, into exactly sa_gemm_bpack_floats(N, K)
+ * floats) and used by sa_gemm_bpacked_rows, by its split over 2 and 3
+ * threads (columns) and by two calls on row ranges: each must give the bits
+ * of the packed form on B as stored (itself checked against double precision
+ * in the sweeps). Sizes around the blocks: 2048 columns, 512 inner indices,
+ * 96 rows, 32-column panels. */
+static void prepacked(void)
+{
+    static const int sizes[][3] = {{2, 33, 1}, {5, 37, 9}, {13, 530, 513}, {97, 2100, 40}, {20, 64, 1030}, {40, 512, 512}};
+    static const float ab[][2] = {{1.0f, 0.0f}, {-1.5f, 0.5f}};
+    unsigned seed = 99;
+    int n = 0, bad = 0;
+    sa_gemm_avx512_form(1);
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
+        for (int tA = 0; tA < 2; tA++)
+            for (int tB = 0; tB < 2; tB++)
+                for (size_t k = 0; k < sizeof ab / sizeof *ab; k++) {
+                    int M = sizes[z][0], N = sizes[z][1], K = sizes[z][2];
+                    int ra = tA ? K : M, ca = tA ? M : K, rb = tB ? N : K, cb = tB ? K : N;
+                    int lda = ca + 3, ldb = cb + 5, ldc = N + 7;
+                    size_t cn = (size_t)M * ldc;
+                    float *A = malloc(sizeof(float) * (size_t)ra * lda), *B = malloc(sizeof(float) * (size_t)rb * ldb);
+                    float *Bpk = malloc(sizeof(float) * sa_gemm_bpack_floats(N, K));
+                    float *C0 = malloc(sizeof(float) * cn), *want = malloc(sizeof(float) * cn),
+                          *got = malloc(sizeof(float) * cn);
+                    for (size_t i = 0; i < (size_t)ra * lda; i++)
+                        A[i] = frand(&seed);
+                    for (size_t i = 0; i < (size_t)rb * ldb; i++)
+                        B[i] = frand(&seed);
+                    for (size_t i = 0; i < cn; i++)
+                        C0[i] = frand(&seed);
+                    memcpy(want, C0, sizeof(float) * cn);
+                    sa_gemm_avx512(tA, tB, M, N, K, ab[k][0], A, lda, B, ldb, ab[k][1], want, ldc);
+                    sa_gemm_bpack(tB, N, K, B, ldb, Bpk);
+                    sa_gemm_bp p = {tA, tB, N, K, lda, ldb, ldc, ab[k][0], ab[k][1], Bpk, B};
+                    for (int way = 0; way < 4; way++) {
+                        memcpy(got, C0, sizeof(float) * cn);
+                        if (way == 0)
+                            sa_gemm_bpacked_rows(&p, M, A, got);
+                        else if (way <= 2)
+                            sa_gemm_bpacked_mt(way + 1, &p, M, A, got);
+                        else { /* rows 0 .. m1 − 1, then the rest */
+                            int m1 = M / 2;
+                            sa_gemm_bpacked_rows(&p, m1, A, got);
+                            sa_gemm_bpacked_rows(&p, M - m1, tA ? A + m1 : A + (size_t)m1 * lda, got + (size_t)m1 * ldc);
+                        }
+                        n++;
+                        if (memcmp(got, want, sizeof(float) * cn) != 0) {
+                            bad++;
+                            failures++;
+                            printf("FAIL prepacked tA=%d tB=%d %dx%dx%d alpha=%g beta=%g way %d: not the packed form's bits\n",
+                                   tA, tB, M, N, K, ab[k][0], ab[k][1], way);
+                        }
+                    }
+                    free(A), free(B), free(Bpk), free(C0), free(want), free(got);
+                }
+    sa_gemm_avx512_form(-1);
+    printf("prepacked B: %d products, %d not bit-identical to the packed form\n", n, bad);
+}
+
 int main(void)
 {
     int simd = sa_gemm_avx512_enable(1);
@@ -247,6 +309,7 @@ int main(void)
         sweep("kernel, packed");
         threaded(); /* each worker packs into its own space */
         sa_gemm_avx512_form(-1);
+        prepacked();
         gemv();
         threaded();
     }
