@@ -306,7 +306,8 @@ void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const fl
 void sa_gemm_avx512_rows(int whole_M, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                          int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* The same product split over up to `threads` threads (sa_pool_run): by
- * columns of C in 64-column panels, or by rows for C under 128 columns. */
+ * columns of C in 64-column panels, or by rows for C under 128 columns and,
+ * in the packed form, for C with more rows than columns. */
 void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                        int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* A product whose op(B) is packed once and used many times (a recurrent

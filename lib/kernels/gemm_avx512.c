@@ -543,7 +543,8 @@ void sa_gemm_avx512_rows(int whole_M, int transA, int transB, int M, int N, int 
 
 /* A product split into parts for sa_pool_run: by columns of C in whole B
  * panels when there are enough (each part then packs only its own columns of
- * B), else by rows in whole row blocks. */
+ * B) unless the packed form would copy A into every part where B would be
+ * smaller, else by rows in whole row blocks. */
 typedef struct gemm_split {
     int transA, transB, M, N, K, lda, ldb, ldc;
     float alpha, beta;
@@ -575,8 +576,14 @@ void sa_gemm_avx512_mt(int threads, int transA, int transB, int M, int N, int K,
     /* the form is the whole product's: a part of it may look small enough
      * for the in-place form (12800×512×512 Bᵀ in two 256-column parts) while
      * it still streams all of A per 64 columns */
-    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, N >= 2 * NC,
-                    packed_pays(transB, M, N, K)};
+    int packed = packed_pays(transB, M, N, K);
+    /* In the packed form each part packs the operand it shares whole: A
+     * when split by columns, B when split by rows; so a product with more
+     * rows than columns splits by rows (2 threads: 25600×1024×2048 300 →
+     * 325–329 GFLOP/s, 2048×512×25599 Aᵀ 260 → 290–297, 1536×512×12799 Aᵀ
+     * 291–300 → 313–327). In place only B is packed, per part's columns. */
+    int by_cols = N >= 2 * NC && !(packed && M > N && M >= 2 * MR);
+    gemm_split g = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 0, 0, by_cols, packed};
     g.units = g.by_cols ? (N + NC - 1) / NC : (M + MR - 1) / MR;
     g.parts = threads < g.units ? threads : g.units;
     if (g.parts <= 1) {
