@@ -174,6 +174,8 @@ static double threaded_sweep(unsigned seed)
     static const int sizes[][4] = {
         {2, 13, 300, 17}, {3, 13, 300, 17}, {2, 50, 40, 33},   {3, 25, 31, 9},
         {16, 7, 129, 5},  {2, 1000, 64, 40}, {4, 130, 200, 130},
+        /* more rows than columns: split by rows in the packed form */
+        {2, 700, 130, 50}, {3, 301, 257, 20},
     };
     double worst = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
