@@ -5,11 +5,10 @@
 
 #include "../internal.h"
 
-/* workspace: alpha, e, de (B*T each) | U, dU (B*T*F each, additive only).
- * Backward writes only de and dU, so it may run twice after one forward. */
 /* Workspace: the weights α and scores e (B·T each), then for additive scores
- * U = tanh(H Wᵀ + b) (B·T·F). Scratch, backward only: de (B·T), then dU
- * (B·T·F) for additive scores. */
+ * U = tanh(H Wᵀ + b) (B·T·F). Scratch, backward only: de (B·T), then for
+ * additive scores dU (B·T·F) and each sample's share of dv and db (B·2F).
+ * Backward writes only scratch, so it may run twice after one forward. */
 static size_t pool_ws(const sa_op_ctx *c)
 {
     const sa_tensor *h = c->in[0];
@@ -22,7 +21,7 @@ static size_t pool_scratch(const sa_op_ctx *c)
 {
     const sa_tensor *h = c->in[0];
     size_t rows = (size_t)h->B * h->T;
-    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? rows * h->F : 0;
+    size_t u = c->def->iarg[0] == SA_SCORE_ADDITIVE ? rows * h->F + 2 * (size_t)h->B * h->F : 0;
     return (rows + u) * sizeof(float);
 }
 
@@ -105,18 +104,29 @@ static sa_status pool_forward(sa_op_ctx *c)
     return SA_OK;
 }
 
-static void pool_backward(sa_op_ctx *c)
+/* The backward passes over the rows of the samples of one part (of
+ * `parts`): de from the context's gradient through the softmax, dH += α dctx,
+ * and for additive scores dU = de·v·(1 − U²) with the sample's sums of
+ * de·U (its share of dv) and of dU (of db), so that each row is read once
+ * and the samples split over the pool; the shares are added in sample order
+ * afterwards, whatever the split. */
+typedef struct pool_grads {
+    const sa_tensor *h;
+    const float *alpha, *U, *dctx, *v;
+    float *de, *dU, *share; /* share: (B, 2F) dv then db per sample; U, dU, share additive only */
+    int32_t parts;
+} pool_grads;
+
+SA_CLONES static void grads_part(void *arg, int part)
 {
-    sa_tensor *h = c->in[0];
+    const pool_grads *pg = arg;
+    const sa_tensor *h = pg->h;
     int32_t B = h->B, T = h->T, F = h->F;
-    size_t rows = (size_t)B * T;
-    const float *alpha = c->ws, *e = alpha + rows, *U = e + rows;
-    float *de = c->scratch, *dU = de + rows;
-    const float *dctx = c->out[0]->grad;
-    for (int32_t b = 0; b < B; b++) {
+    int32_t b0 = (int32_t)((int64_t)B * part / pg->parts), b1 = (int32_t)((int64_t)B * (part + 1) / pg->parts);
+    for (int32_t b = b0; b < b1; b++) {
         int32_t L = sa_len(h, b);
-        const float *ab = alpha + (size_t)b * T, *gb = dctx + (size_t)b * F;
-        float *deb = de + (size_t)b * T;
+        const float *ab = pg->alpha + (size_t)b * T, *gb = pg->dctx + (size_t)b * F;
+        float *deb = pg->de + (size_t)b * T;
         float dot = 0.0f;
         for (int32_t t = 0; t < L; t++) { // ctx = Σ α_t h_t
             const float *ht = h->data + ((size_t)b * T + t) * F;
@@ -133,20 +143,48 @@ static void pool_backward(sa_op_ctx *c)
             deb[t] = ab[t] * (deb[t] - dot);
         for (int32_t t = L; t < T; t++)
             deb[t] = 0.0f;
-    }
-    if (c->def->iarg[0] == SA_SCORE_ADDITIVE) {
-        const float *W = c->param[0], *v = c->param[2];
-        // e = U v
-        sa_gemm(1, 0, F, 1, (int)rows, 1.0f, U, F, de, 1, 1.0f, c->pgrad[2], 1); // dv += Uᵀ de
-        for (size_t r = 0; r < rows; r++) // U = tanh(H Wᵀ + b)
+        if (!pg->U)
+            continue;
+        float *dv = pg->share + (size_t)b * 2 * F, *db = dv + F;
+        memset(dv, 0, 2 * (size_t)F * sizeof(float));
+        for (int32_t t = 0; t < T; t++) { // e = U v, U = tanh(H Wᵀ + b); padded rows get dU = 0
+            const float *u = pg->U + ((size_t)b * T + t) * F;
+            float *du = pg->dU + ((size_t)b * T + t) * F, d = deb[t];
+            SA_IVDEP
             for (int32_t f = 0; f < F; f++) {
-                float u = U[r * F + f];
-                dU[r * F + f] = de[r] * v[f] * (1.0f - u * u);
+                du[f] = d * pg->v[f] * (1.0f - u[f] * u[f]);
+                dv[f] += d * u[f];
+                db[f] += du[f];
             }
+        }
+    }
+}
+
+static void pool_backward(sa_op_ctx *c)
+{
+    sa_tensor *h = c->in[0];
+    int32_t B = h->B, T = h->T, F = h->F;
+    size_t rows = (size_t)B * T;
+    const int additive = c->def->iarg[0] == SA_SCORE_ADDITIVE;
+    const float *alpha = c->ws, *e = alpha + rows, *U = e + rows;
+    float *de = c->scratch, *dU = de + rows, *share = dU + rows * F;
+    pool_grads pg = {h, alpha, additive ? U : NULL, c->out[0]->grad, additive ? c->param[2] : NULL, de, dU, share, 1};
+    pg.parts = sa_rows_parts(B, (double)rows * F);
+    if (pg.parts > 1)
+        sa_pool_run(pg.parts, grads_part, &pg);
+    else
+        grads_part(&pg, 0);
+    if (additive) {
+        const float *W = c->param[0];
+        float *dv = c->pgrad[2], *db = c->pgrad[1];
+        for (int32_t b = 0; b < B; b++) { // the samples' shares, in order
+            const float *sv = share + (size_t)b * 2 * F, *sb = sv + F;
+            for (int32_t f = 0; f < F; f++) {
+                dv[f] += sv[f];
+                db[f] += sb[f];
+            }
+        }
         sa_gemm(1, 0, F, F, (int)rows, 1.0f, dU, F, h->data, F, 1.0f, c->pgrad[0], F); // dW += dUᵀ H
-        for (size_t r = 0; r < rows; r++)
-            for (int32_t f = 0; f < F; f++)
-                c->pgrad[1][f] += dU[r * F + f];
         if (h->grad)
             sa_gemm(0, 0, (int)rows, F, F, 1.0f, dU, F, W, F, 1.0f, h->grad, F); // dH += dU W
         return;
