@@ -310,6 +310,28 @@ AVX512 static void pack_a_block(int transA, int mc, int kc, const float *A, int 
     }
 }
 
+/* One kc-deep slab of the packed form: every MC2 block of op(A) (A at the
+ * slab's first inner index) packed into Ap, then the kernel over the B
+ * panels at Bp for columns lo .. hi − 1 (lo a multiple of NR) of C. */
+AVX512 static void packed_panels(int transA, int M, int kc, const float *A, int lda, const float *Bp, int lo, int hi,
+                                 float alpha, float b, float *C, int ldc, float *Ap)
+{
+    for (int ic = 0; ic < M; ic += MC2) {
+        int mc = M - ic < MC2 ? M - ic : MC2;
+        pack_a_block(transA, mc, kc, transA ? A + ic : A + (size_t)ic * lda, lda, Ap);
+        for (int jr = lo; jr < hi; jr += NR) {
+            int nr = hi - jr < NR ? hi - jr : NR;
+            const float *bp = Bp + (size_t)(jr / NR) * kc * NR, *ap = Ap;
+            for (int ir = 0; ir < mc;) {
+                int left = mc - ir, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
+                pick(rows, nr, 1)(kc, ap, rows, bp, mr, nr, alpha, b, C + (size_t)(ic + ir) * ldc + jr, ldc);
+                ap += (size_t)kc * rows;
+                ir += rows;
+            }
+        }
+    }
+}
+
 AVX512 static void gemm_packed(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                                const float *B, int ldb, float beta, float *C, int ldc, float *Ap, float *Bp)
 {
@@ -319,22 +341,8 @@ AVX512 static void gemm_packed(int transA, int transB, int M, int N, int K, floa
             int kc = K - pc < KC2 ? K - pc : KC2;
             float b = pc == 0 ? beta : 1.0f;
             pack_b(transB, kc, nc, transB ? B + (size_t)jc * ldb + pc : B + (size_t)pc * ldb + jc, ldb, Bp);
-            for (int ic = 0; ic < M; ic += MC2) {
-                int mc = M - ic < MC2 ? M - ic : MC2;
-                pack_a_block(transA, mc, kc, transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda,
-                             Ap);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *bp = Bp + (size_t)(jr / NR) * kc * NR, *ap = Ap;
-                    for (int ir = 0; ir < mc;) {
-                        int left = mc - ir, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
-                        pick(rows, nr, 1)(kc, ap, rows, bp, mr, nr, alpha, b,
-                                          C + (size_t)(ic + ir) * ldc + jc + jr, ldc);
-                        ap += (size_t)kc * rows;
-                        ir += rows;
-                    }
-                }
-            }
+            packed_panels(transA, M, kc, transA ? A + (size_t)pc * lda : A + pc, lda, Bp, 0, nc, alpha, b, C + jc, ldc,
+                          Ap);
         }
     }
 }
@@ -354,23 +362,8 @@ AVX512 static void gemm_bpacked(int transA, int M, int N, int K, int c0, int c1,
         for (int pc = 0; lo < hi && pc < K; pc += KC2) {
             int kc = K - pc < KC2 ? K - pc : KC2;
             float b = pc == 0 ? beta : 1.0f;
-            const float *Bp = Bpk + base + (size_t)pc * ncp;
-            for (int ic = 0; ic < M; ic += MC2) {
-                int mc = M - ic < MC2 ? M - ic : MC2;
-                pack_a_block(transA, mc, kc, transA ? A + (size_t)pc * lda + ic : A + (size_t)ic * lda + pc, lda,
-                             Ap);
-                for (int jr = lo; jr < hi; jr += NR) {
-                    int nr = hi - jr < NR ? hi - jr : NR;
-                    const float *bp = Bp + (size_t)(jr / NR) * kc * NR, *ap = Ap;
-                    for (int ir = 0; ir < mc;) {
-                        int left = mc - ir, rows = left >= MR ? MR : MT, mr = left < rows ? left : rows;
-                        pick(rows, nr, 1)(kc, ap, rows, bp, mr, nr, alpha, b,
-                                          C + (size_t)(ic + ir) * ldc + jc + jr, ldc);
-                        ap += (size_t)kc * rows;
-                        ir += rows;
-                    }
-                }
-            }
+            packed_panels(transA, M, kc, transA ? A + (size_t)pc * lda : A + pc, lda, Bpk + base + (size_t)pc * ncp,
+                          lo, hi, alpha, b, C + jc, ldc, Ap);
         }
         base += (size_t)ncp * K;
     }
