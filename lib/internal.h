@@ -343,6 +343,12 @@ void sa_pool_run(int parts, void (*fn)(void *ctx, int part), void *ctx);
  * spinning, so a job costs a few µs) and the work is large enough to pay
  * for it, else 1. */
 int sa_rows_parts(int rows, double floats);
+/* Part `part` of `parts` equal ranges of n items: [*lo, *hi). */
+static inline void sa_part_range(int32_t n, int part, int parts, int32_t *lo, int32_t *hi)
+{
+    *lo = (int32_t)((int64_t)n * part / parts);
+    *hi = (int32_t)((int64_t)n * (part + 1) / parts);
+}
 /* @return how many parts (1 .. min(threads, SA_POOL_MAX)) a loop of `steps`
  * steps over `rows` independent rows (a recurrent layer's time loop over its
  * samples), each step a product of `step_macs` multiply-adds, should be split

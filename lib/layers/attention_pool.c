@@ -122,7 +122,8 @@ SA_CLONES static void grads_part(void *arg, int part)
     const pool_grads *pg = arg;
     const sa_tensor *h = pg->h;
     int32_t B = h->B, T = h->T, F = h->F;
-    int32_t b0 = (int32_t)((int64_t)B * part / pg->parts), b1 = (int32_t)((int64_t)B * (part + 1) / pg->parts);
+    int32_t b0, b1;
+    sa_part_range(B, part, pg->parts, &b0, &b1);
     for (int32_t b = b0; b < b1; b++) {
         int32_t L = sa_len(h, b);
         const float *ab = pg->alpha + (size_t)b * T, *gb = pg->dctx + (size_t)b * F;

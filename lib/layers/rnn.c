@@ -269,23 +269,27 @@ SA_CLONES static void cells_rows(const step_cells *sc, int32_t b0, int32_t b1, i
 static void cells_part(void *arg, int part)
 {
     const step_cells *sc = arg;
-    int32_t B = sc->g->B;
-    cells_rows(sc, (int32_t)((int64_t)B * part / sc->parts), (int32_t)((int64_t)B * (part + 1) / sc->parts), part);
+    int32_t b0, b1;
+    sa_part_range(sc->g->B, part, sc->parts, &b0, &b1);
+    cells_rows(sc, b0, b1, part);
 }
 
 /* Splits the samples into chunks of about equal work for a loop over
  * `parts` threads: chunk c is samples bounds[c] .. bounds[c + 1] − 1, work
  * counted as sample lengths when there are any. The first `parts` chunks
  * carry 7/8 of the work, one per thread; the last eighth, in up to 2·parts
- * chunks of 16 samples or more, goes to whichever thread is done first, so a thread slowed by its
- * core (a VM's second vCPU ran the same rows 5–15 % slower) waits less.
+ * chunks of 16 samples or more, goes to whichever thread is done first,
+ * so a thread slowed by its core (a VM's second vCPU ran the same rows
+ * 5–15 % slower) waits less.
  * @return the number of chunks (at most SA_LOOP_CHUNKS) */
 #define SA_LOOP_CHUNKS (3 * SA_POOL_MAX)
+static int64_t sample_work(const sa_tensor *x, int32_t b) { return x->len ? sa_len(x, b) : 1; }
+
 static int sample_chunks(const sa_tensor *x, int32_t B, int parts, int32_t *bounds)
 {
     int64_t total = 0;
     for (int32_t b = 0; b < B; b++)
-        total += x->len ? sa_len(x, b) : 1;
+        total += sample_work(x, b);
     /* small chunks of 16 samples or more only: fewer rows slow the products */
     int tail = B / 16 - parts < 2 * parts ? B / 16 - parts : 2 * parts;
     tail = tail > 0 ? tail : 0;
@@ -297,8 +301,8 @@ static int sample_chunks(const sa_tensor *x, int32_t B, int parts, int32_t *boun
     for (int c = 1; c < n; c++) {
         /* cumulative goal: 7/8 over the first `parts`, 1/8 over the rest */
         int64_t goal = c <= parts ? head * c / parts : head + (total - head) * (c - parts) / tail;
-        while (b < B && sum + (x->len ? sa_len(x, b) : 1) <= goal)
-            sum += x->len ? sa_len(x, b++) : (b++, 1);
+        for (; b < B && sum + sample_work(x, b) <= goal; b++)
+            sum += sample_work(x, b);
         bounds[c] = b;
     }
     bounds[n] = B;
@@ -588,8 +592,9 @@ SA_CLONES static void grads_rows(const step_grads *sg, int32_t b0, int32_t b1)
 static void grads_part(void *arg, int part)
 {
     const step_grads *sg = arg;
-    int32_t B = sg->g->B;
-    grads_rows(sg, (int32_t)((int64_t)B * part / sg->parts), (int32_t)((int64_t)B * (part + 1) / sg->parts));
+    int32_t b0, b1;
+    sa_part_range(sg->g->B, part, sg->parts, &b0, &b1);
+    grads_rows(sg, b0, b1);
 }
 
 /* The backward time loop split by samples, like fwd_loop: each part runs
@@ -619,13 +624,12 @@ SA_CLONES static void bwd_loop_part(void *arg, int part)
             sg.s = s;
             grads_rows(&sg, b0, b1);
             int32_t t_all = sg.dir ? g->T - 1 - s : s;
+            // dh += dhp[:, t] W_hh (rows in place, stride T·GH) or dhs W_hh
             const float *dr = dense ? sg.dhp + ((size_t)b0 * g->T + t_all) * GH : dhs;
             if (f->bp)
                 sa_gemm_bpacked_rows(f->bp, n, dr, dh);
-            else if (dense)
-                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dr, g->T * GH, f->Whh, H, 1.0f, dh, H);
             else
-                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dhs, GH, f->Whh, H, 1.0f, dh, H);
+                sa_gemm_avx512_rows(g->B, 0, 0, n, H, GH, 1.0f, dr, dense ? g->T * GH : GH, f->Whh, H, 1.0f, dh, H);
         }
     }
 }
@@ -644,7 +648,8 @@ typedef struct bias_sums {
 SA_CLONES static void bias_part(void *arg, int part)
 {
     const bias_sums *bs = arg;
-    int32_t b0 = (int32_t)((int64_t)bs->B * part / bs->parts), b1 = (int32_t)((int64_t)bs->B * (part + 1) / bs->parts);
+    int32_t b0, b1;
+    sa_part_range(bs->B, part, bs->parts, &b0, &b1);
     for (int32_t b = b0; b < b1; b++) {
         float *acc = bs->sum + (size_t)b * bs->GH;
         const float *r = bs->src + (size_t)b * bs->T * bs->GH;
