@@ -87,12 +87,22 @@ SA_API sa_status sa_optim_set_lr(sa_optim *o, float lr)
     return SA_OK;
 }
 
+/* The sum of squares runs in eight double lanes, combined at the end, so
+ * that it vectorises: in one sequential sum it was, with Adam's scalar loop,
+ * a third of a single-sample GRU(512) training step. Both passes stay on the
+ * calling thread: they are memory-bound, and splitting them over 2 threads
+ * was no faster on the development VM (Adam over 0.8 M parameters: 1.1–1.4
+ * ms on one thread, 1.3–1.9 ms split in two). */
 static double grad_norm(const float *g, size_t n)
 {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)g[i] * g[i];
-    return sqrt(s);
+    double lane[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            lane[k] += (double)g[i + k] * g[i + k];
+    for (; i < n; i++)
+        lane[0] += (double)g[i] * g[i];
+    return sqrt(((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])));
 }
 
 SA_API sa_status sa_clip_grad_norm(sa_model *m, float max_norm, float *norm)
@@ -126,27 +136,31 @@ SA_API sa_status sa_optim_step(sa_optim *o)
     sa_status s = sa_clip_grad_norm(m, d->clip_norm, NULL);
     if (s != SA_OK) /* non-finite gradients: leave the parameters as they are */
         return sa_model_fail(m, sa_fail(s, "sa_optim_step: gradients are not finite; parameters unchanged"));
-    float *p = m->values, *g = m->grads;
+    float *p = m->values, *g = m->grads, *m1 = o->m1, *m2 = o->m2;
     size_t n = m->nflat;
     o->step++;
     if (d->kind == SA_OPTIM_SGD) {
         for (size_t i = 0; i < n; i++) {
             float gi = g[i] + d->weight_decay * p[i];
-            if (o->m1) { // torch: buf = μ buf + g (buf = g at the first step)
-                o->m1[i] = o->step == 1 ? gi : d->momentum * o->m1[i] + gi;
-                gi = o->m1[i];
+            if (m1) { // torch: buf = μ buf + g (buf = g at the first step)
+                m1[i] = o->step == 1 ? gi : d->momentum * m1[i] + gi;
+                gi = m1[i];
             }
             p[i] -= d->lr * gi;
         }
         return SA_OK;
     }
     double bc1 = 1.0 - pow(d->beta1, (double)o->step), bc2 = 1.0 - pow(d->beta2, (double)o->step);
-    float step_size = (float)(d->lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
+    /* settings and pointers in locals: read through o, the compiler must
+     * assume the stores to m1, m2 and p may change them, and the loop stays
+     * scalar; sqrtf vectorises only under -fno-math-errno (meson.build) */
+    const float b1 = d->beta1, b2 = d->beta2, wd = d->weight_decay, eps = d->eps;
+    const float step_size = (float)(d->lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + d->weight_decay * p[i];
-        o->m1[i] = d->beta1 * o->m1[i] + (1.0f - d->beta1) * gi;
-        o->m2[i] = d->beta2 * o->m2[i] + (1.0f - d->beta2) * gi * gi;
-        p[i] -= step_size * o->m1[i] / (sqrtf(o->m2[i]) / sqrt_bc2 + d->eps);
+        float gi = g[i] + wd * p[i];
+        m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
+        m2[i] = b2 * m2[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step_size * m1[i] / (sqrtf(m2[i]) / sqrt_bc2 + eps);
     }
     return SA_OK;
 }
