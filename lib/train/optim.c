@@ -139,23 +139,26 @@ SA_API sa_status sa_optim_step(sa_optim *o)
     float *p = m->values, *g = m->grads, *m1 = o->m1, *m2 = o->m2;
     size_t n = m->nflat;
     o->step++;
+    /* settings and pointers in locals: read through o, the compiler must
+     * assume the stores to m1, m2 and p may change them, and the loops stay
+     * scalar; sqrtf vectorises only under -fno-math-errno (meson.build) */
+    const float lr = d->lr, wd = d->weight_decay;
     if (d->kind == SA_OPTIM_SGD) {
+        const float mu = d->momentum;
+        const int first = o->step == 1;
         for (size_t i = 0; i < n; i++) {
-            float gi = g[i] + d->weight_decay * p[i];
+            float gi = g[i] + wd * p[i];
             if (m1) { // torch: buf = μ buf + g (buf = g at the first step)
-                m1[i] = o->step == 1 ? gi : d->momentum * m1[i] + gi;
+                m1[i] = first ? gi : mu * m1[i] + gi;
                 gi = m1[i];
             }
-            p[i] -= d->lr * gi;
+            p[i] -= lr * gi;
         }
         return SA_OK;
     }
     double bc1 = 1.0 - pow(d->beta1, (double)o->step), bc2 = 1.0 - pow(d->beta2, (double)o->step);
-    /* settings and pointers in locals: read through o, the compiler must
-     * assume the stores to m1, m2 and p may change them, and the loop stays
-     * scalar; sqrtf vectorises only under -fno-math-errno (meson.build) */
-    const float b1 = d->beta1, b2 = d->beta2, wd = d->weight_decay, eps = d->eps;
-    const float step_size = (float)(d->lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
+    const float b1 = d->beta1, b2 = d->beta2, eps = d->eps;
+    const float step_size = (float)(lr / bc1), sqrt_bc2 = (float)sqrt(bc2);
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m1[i] = b1 * m1[i] + (1.0f - b1) * gi;
