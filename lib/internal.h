@@ -372,6 +372,16 @@ void sa_softmax(float *x, int32_t n);
 void sa_vexp(float *y, const float *x, size_t n);
 void sa_vsigmoid(float *y, const float *x, size_t n);
 void sa_vtanh(float *y, const float *x, size_t n);
+/* The same three in AVX-512 intrinsics (kernels/vmath_avx512.c), which the
+ * functions above call when sa_vmath_avx512_ok() is 1: the CPU has AVX-512F
+ * (checked once) and they are enabled. sa_vmath_avx512_enable(0) turns them
+ * off, (1) back on where the CPU allows, and returns the new
+ * sa_vmath_avx512_ok(). For tests and benchmarks. */
+void sa_vexp_avx512(float *y, const float *x, size_t n);
+void sa_vsigmoid_avx512(float *y, const float *x, size_t n);
+void sa_vtanh_avx512(float *y, const float *x, size_t n);
+int sa_vmath_avx512_ok(void);
+int sa_vmath_avx512_enable(int enable);
 /* max (−inf for n = 0), Σ x, Σ a·b over n values, vectorised: the additions
  * are grouped in lanes, not left to right (kernels/vmath.c). */
 float sa_vmax(const float *x, size_t n);

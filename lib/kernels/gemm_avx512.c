@@ -369,8 +369,51 @@ AVX512 static void gemm_bpacked(int transA, int M, int N, int K, int c0, int c1,
     }
 }
 
+/* The sums of the 16 lanes of each of a0 … a7, in that order, as one vector:
+ * the eight reductions share their shuffles (17 in all, against 32 for eight
+ * _mm512_reduce_add_ps) and add in the same order, so the same bits. */
+AVX512 static inline __m256 reduce8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6,
+                                    __m512 a7)
+{
+    /* lanes i and i + 8: each pair of rows as [row a: 8 partials, row b: 8] */
+    __m512 p01 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xEE));
+    __m512 p23 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xEE));
+    __m512 p45 = _mm512_add_ps(_mm512_shuffle_f32x4(a4, a5, 0x44), _mm512_shuffle_f32x4(a4, a5, 0xEE));
+    __m512 p67 = _mm512_add_ps(_mm512_shuffle_f32x4(a6, a7, 0x44), _mm512_shuffle_f32x4(a6, a7, 0xEE));
+    /* lanes i and i + 4: 128-bit lane j holds row j's (q0) or row 4 + j's (q1) 4 partials */
+    __m512 q0 = _mm512_add_ps(_mm512_shuffle_f32x4(p01, p23, 0x88), _mm512_shuffle_f32x4(p01, p23, 0xDD));
+    __m512 q1 = _mm512_add_ps(_mm512_shuffle_f32x4(p45, p67, 0x88), _mm512_shuffle_f32x4(p45, p67, 0xDD));
+    /* lanes i and i + 2, then i and i + 1: lane j's elements 0 and 1 end as rows j and 4 + j */
+    __m512 u = _mm512_add_ps(_mm512_unpacklo_ps(q0, q1), _mm512_unpackhi_ps(q0, q1));
+    __m512 v = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, v));
+}
+
+/* y[r·incy] = beta·y[r·incy] + alpha·s[r] for r < 8 */
+AVX512 static inline void put8(__m256 s, float alpha, float beta, float *y, int incy)
+{
+    __m256 v = _mm256_mul_ps(_mm256_set1_ps(alpha), s);
+    if (incy == 1) {
+        if (beta != 0.0f)
+            v = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(y)), v);
+        _mm256_storeu_ps(y, v);
+        return;
+    }
+    float vs[8];
+    _mm256_storeu_ps(vs, v);
+    for (int r = 0; r < 8; r++) {
+        float *yr = y + (size_t)r * incy;
+        *yr = beta == 0.0f ? vs[r] : beta * *yr + vs[r];
+    }
+}
+
 /* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k], eight rows of
- * W at a time, each row's sum kept in a vector across k and reduced once. */
+ * W at a time, each row's sum kept in a vector across k, the eight reduced
+ * together (reduce8: eight separate reductions took a third of the time on
+ * 128 × 64 and 192 × 64, W in L1). Reading each row whole instead (W in
+ * address order) was faster alone on 256 × 64 and 512 × 128 but 5–10 %
+ * slower inside the recurrent loops (docs/performance.md). */
 AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
                              float *y, int incy)
 {
@@ -394,12 +437,8 @@ AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw,
             for (int r = 0; r < 8; r++)
                 acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, W + (size_t)(i + r) * ldw + kfull), xv, acc[r]);
         }
-        SA_UNROLL_MR
-        for (int r = 0; r < 8; r++) {
-            float v = alpha * _mm512_reduce_add_ps(acc[r]);
-            float *yr = y + (size_t)(i + r) * incy;
-            *yr = beta == 0.0f ? v : beta * *yr + v;
-        }
+        put8(reduce8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]), alpha, beta,
+             y + (size_t)i * incy, incy);
     }
     for (; i < n; i++) {
         __m512 acc = _mm512_setzero_ps();
