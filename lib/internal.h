@@ -297,9 +297,13 @@ int sa_cpu_has_avx512(void);
 int sa_gemm_avx512_form(int form);
 /* y[i·incy] = beta·y[i·incy] + alpha·Σ_k W[i·ldw + k]·x[k] for i < n, K >= 1,
  * x contiguous: a matrix-vector product on W's rows as stored (one sample's
- * recurrent step); beta == 0 never reads y. Same condition of use. */
+ * recurrent step); beta == 0 never reads y. Same condition of use.
+ * from_end 1 reads W's rows last to first, with the same results: a loop
+ * that runs the product every step alternates, so that each step starts on
+ * the rows the last one read last, still in cache (a W larger than L1 read
+ * first to last every time misses on every line; 256 × 64: 0.58 → 0.43 µs). */
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
-                    int incy);
+                    int incy, int from_end);
 /* Rows of a product of `whole_M` rows, computed in the form the whole one
  * would take, so that a product split by rows gives the unsplit one's bits
  * (recurrent loops split by samples). Same condition of use. */

@@ -18,11 +18,11 @@ static void gemv(int own, int transA, int transB, int M, int N, int K, float alp
      * AVX-512 kernel where it runs the GEMMs: OpenBLAS's AVX2 sgemv took
      * 4.8 µs on the decoder's 512×128 step (seq2seq at B 1). */
     if (own && M == 1 && transB && !transA) {
-        sa_gemv_avx512(N, K, alpha, B, ldb, A, beta, C, 1);
+        sa_gemv_avx512(N, K, alpha, B, ldb, A, beta, C, 1, 0);
         return;
     }
     if (own && N == 1 && !transA && transB) {
-        sa_gemv_avx512(M, K, alpha, A, lda, B, beta, C, ldc);
+        sa_gemv_avx512(M, K, alpha, A, lda, B, beta, C, ldc, 0);
         return;
     }
     /* beta == 0 must ignore C's old contents, NaN included: clear it first

@@ -408,19 +408,38 @@ AVX512 static inline void put8(__m256 s, float alpha, float beta, float *y, int 
     }
 }
 
-/* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k], eight rows of
- * W at a time, each row's sum kept in a vector across k, the eight reduced
- * together (reduce8: eight separate reductions took a third of the time on
- * 128 × 64 and 192 × 64, W in L1). Reading each row whole instead (W in
- * address order) was faster alone on 256 × 64 and 512 × 128 but 5–10 %
- * slower inside the recurrent loops (docs/performance.md). */
-AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
-                             float *y, int incy)
+/* y[i·incy] = beta·y[i·incy] + alpha · Σ_k W[i·ldw + k] x[k] for row i alone */
+AVX512 static inline void gemv_row(int i, int K, float alpha, const float *W, int ldw, const float *x, float beta,
+                                   float *y, int incy)
 {
     __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
     int kfull = K - K % 16;
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
+    __m512 acc = _mm512_setzero_ps();
+    const float *w = W + (size_t)i * ldw;
+    for (int k = 0; k < kfull; k += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), acc);
+    if (tail)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + kfull), _mm512_maskz_loadu_ps(tail, x + kfull), acc);
+    float v = alpha * _mm512_reduce_add_ps(acc);
+    float *yr = y + (size_t)i * incy;
+    *yr = beta == 0.0f ? v : beta * *yr + v;
+}
+
+/* The same for all n rows, eight at a time, each row's sum kept in a vector
+ * across k, the eight reduced together (reduce8: eight separate reductions
+ * took a third of the time on 128 × 64 and 192 × 64, W in L1). Reading each
+ * row whole instead (W in address order) was faster alone on 256 × 64 and
+ * 512 × 128 but 5–10 % slower inside the recurrent loops. from_end reads
+ * the rows last to first: see sa_gemv_avx512. */
+AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta,
+                             float *y, int incy, int from_end)
+{
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    int kfull = K - K % 16, nb = n / 8;
+    for (int i = n - 1; from_end && i >= 8 * nb; i--)
+        gemv_row(i, K, alpha, W, ldw, x, beta, y, incy);
+    for (int blk = 0; blk < nb; blk++) {
+        int i = 8 * (from_end ? nb - 1 - blk : blk);
         __m512 acc[8];
         SA_UNROLL_MR
         for (int r = 0; r < 8; r++)
@@ -440,17 +459,8 @@ AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw,
         put8(reduce8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]), alpha, beta,
              y + (size_t)i * incy, incy);
     }
-    for (; i < n; i++) {
-        __m512 acc = _mm512_setzero_ps();
-        const float *w = W + (size_t)i * ldw;
-        for (int k = 0; k < kfull; k += 16)
-            acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + k), _mm512_loadu_ps(x + k), acc);
-        if (tail)
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + kfull), _mm512_maskz_loadu_ps(tail, x + kfull), acc);
-        float v = alpha * _mm512_reduce_add_ps(acc);
-        float *yr = y + (size_t)i * incy;
-        *yr = beta == 0.0f ? v : beta * *yr + v;
-    }
+    for (int i = 8 * nb; !from_end && i < n; i++)
+        gemv_row(i, K, alpha, W, ldw, x, beta, y, incy);
 }
 #endif
 
@@ -471,12 +481,12 @@ int sa_gemm_avx512_ok(void)
 }
 
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
-                    int incy)
+                    int incy, int from_end)
 {
 #if SA_HAVE_AVX512
-    gemv_rows(n, K, alpha, W, ldw, x, beta, y, incy);
+    gemv_rows(n, K, alpha, W, ldw, x, beta, y, incy, from_end);
 #else
-    (void)n, (void)K, (void)alpha, (void)W, (void)ldw, (void)x, (void)beta, (void)y, (void)incy;
+    (void)n, (void)K, (void)alpha, (void)W, (void)ldw, (void)x, (void)beta, (void)y, (void)incy, (void)from_end;
 #endif
 }
 

@@ -407,8 +407,8 @@ SA_CLONES static void forward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws 
         if (vm) { // hp = b_hh + h W_hhᵀ   (1, GH)
             memcpy(hp, bhh, (size_t)GH * sizeof(float));
             sa_vec_mat(H, GH, h, w->wt, hp);
-        } else if (gv) // hp = W_hh h; the cell adds b_hh
-            sa_gemv_avx512(GH, H, 1.0f, Whh, H, h, 0.0f, hp, 1);
+        } else if (gv) // hp = W_hh h; the cell adds b_hh. Rows in alternate orders: W_hh stays warm
+            sa_gemv_avx512(GH, H, 1.0f, Whh, H, h, 0.0f, hp, 1, s & 1);
         else if (bpk)
             sa_gemm_bpacked(&bp, g->B, h, hp);
         else if (wtp) // hp = h W_hhᵀ; the cells add b_hh
