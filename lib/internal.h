@@ -304,6 +304,14 @@ int sa_gemm_avx512_form(int form);
  * first to last every time misses on every line; 256 × 64: 0.58 → 0.43 µs). */
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
                     int incy, int from_end);
+/* y[j] = beta·y[j] + alpha·Σ_k x[k]·W[k·ldw + j] for j < N, K >= 1, x and y
+ * contiguous: the product of a row vector with W as stored (one sample's
+ * recurrent step backward, dh += dhp W_hh); beta == 0 never reads y. Same
+ * condition of use. The sums over k run in two interleaved halves (even and
+ * odd k), then added: not the BLAS's order. from_end 1 takes W's blocks of
+ * 128 columns last to first, with the same results (see sa_gemv_avx512). */
+void sa_vecmat_avx512(int K, int N, float alpha, const float *x, const float *W, int ldw, float beta, float *y,
+                      int from_end);
 /* Rows of a product of `whole_M` rows, computed in the form the whole one
  * would take, so that a product split by rows gives the unsplit one's bits
  * (recurrent loops split by samples). Same condition of use. */

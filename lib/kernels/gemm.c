@@ -25,6 +25,13 @@ static void gemv(int own, int transA, int transB, int M, int N, int K, float alp
         sa_gemv_avx512(M, K, alpha, A, lda, B, beta, C, ldc, 0);
         return;
     }
+    /* and a contiguous row times B as stored (a dense layer's dX at one
+     * sample): OpenBLAS's transposed sgemv was a quarter of a GRU(512)
+     * training step at B 1 */
+    if (own && M == 1 && !transA && !transB) {
+        sa_vecmat_avx512(K, N, alpha, A, B, ldb, beta, C, 0);
+        return;
+    }
     /* beta == 0 must ignore C's old contents, NaN included: clear it first
      * rather than rely on the BLAS's scaling by 0 */
     if (beta == 0.0f) {

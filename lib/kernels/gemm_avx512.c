@@ -462,6 +462,71 @@ AVX512 static void gemv_rows(int n, int K, float alpha, const float *W, int ldw,
     for (int i = 8 * nb; !from_end && i < n; i++)
         gemv_row(i, K, alpha, W, ldw, x, beta, y, incy);
 }
+
+/* Columns j0 … j0 + 16·NV − 1 of y = beta·y + alpha·xᵀW (the last vector
+ * masked by `last`): NV vectors of sums across the K rows, kept twice (even
+ * and odd k) so that 2·NV chains of fused multiply-adds are in flight, added
+ * at the end. NV is a constant at each call: the sums stay in registers. */
+AVX512 static inline __attribute__((always_inline)) void
+vecmat_block(const int NV, int K, float alpha, const float *x, const float *W, int ldw, float beta, float *y,
+             __mmask16 last)
+{
+    __m512 ev[8], od[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++)
+        ev[v] = od[v] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 2 <= K; k += 2) {
+        const float *w0 = W + (size_t)k * ldw, *w1 = w0 + ldw;
+        __m512 x0 = _mm512_set1_ps(x[k]), x1 = _mm512_set1_ps(x[k + 1]);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++) {
+            __mmask16 m = v == NV - 1 ? last : 0xFFFF;
+            ev[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + 16 * v), x0, ev[v]);
+            od[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + 16 * v), x1, od[v]);
+        }
+    }
+    if (k < K) {
+        const float *w0 = W + (size_t)k * ldw;
+        __m512 x0 = _mm512_set1_ps(x[k]);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; v++)
+            ev[v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, w0 + 16 * v), x0, ev[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) {
+        __mmask16 m = v == NV - 1 ? last : 0xFFFF;
+        __m512 r = _mm512_mul_ps(_mm512_set1_ps(alpha), _mm512_add_ps(ev[v], od[v]));
+        if (beta != 0.0f)
+            r = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m, y + 16 * v), r);
+        _mm512_mask_storeu_ps(y + 16 * v, m, r);
+    }
+}
+
+/* y = beta·y + alpha·xᵀW over N columns, blocks of up to 128 columns, the
+ * blocks in reverse order when from_end (see sa_vecmat_avx512) */
+AVX512 static void vecmat_cols(int K, int N, float alpha, const float *x, const float *W, int ldw, float beta,
+                               float *y, int from_end)
+{
+    int nblk = (N + 127) / 128;
+    for (int b = 0; b < nblk; b++) {
+        int j0 = 128 * (from_end ? nblk - 1 - b : b), nc = N - j0 < 128 ? N - j0 : 128;
+        int nv = (nc + 15) / 16;
+        __mmask16 last = (__mmask16)(nc % 16 ? (1u << (nc % 16)) - 1 : 0xFFFF);
+        const float *Wb = W + j0;
+        float *yb = y + j0;
+        switch (nv) {
+        case 1: vecmat_block(1, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 2: vecmat_block(2, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 3: vecmat_block(3, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 4: vecmat_block(4, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 5: vecmat_block(5, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 6: vecmat_block(6, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        case 7: vecmat_block(7, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        default: vecmat_block(8, K, alpha, x, Wb, ldw, beta, yb, last); break;
+        }
+    }
+}
 #endif
 
 int sa_cpu_has_avx512(void)
@@ -487,6 +552,16 @@ void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const fl
     gemv_rows(n, K, alpha, W, ldw, x, beta, y, incy, from_end);
 #else
     (void)n, (void)K, (void)alpha, (void)W, (void)ldw, (void)x, (void)beta, (void)y, (void)incy, (void)from_end;
+#endif
+}
+
+void sa_vecmat_avx512(int K, int N, float alpha, const float *x, const float *W, int ldw, float beta, float *y,
+                      int from_end)
+{
+#if SA_HAVE_AVX512
+    vecmat_cols(K, N, alpha, x, W, ldw, beta, y, from_end);
+#else
+    (void)K, (void)N, (void)alpha, (void)x, (void)W, (void)ldw, (void)beta, (void)y, (void)from_end;
 #endif
 }
 

@@ -68,7 +68,8 @@ static int vec_mat_path(const rnn_dims *g)
  * our matrix-vector kernel whatever the BLAS, with no copy: faster than both
  * sa_vec_mat and OpenBLAS's sgemv (Haswell or SkylakeX kernels) on these
  * shapes (GH × H = 256 × 64: 0.57 µs against 1.06 and 0.84; 512 × 128: 2.2
- * against 4.3 and 2.8–3.0). */
+ * against 4.3 and 2.8–3.0). Backward's dhp W_hh likewise (sa_vecmat_avx512),
+ * on W_hh as stored. */
 static int gemv_path(const rnn_dims *g) { return g->B == 1 && sa_gemm_avx512_ok(); }
 
 /* Every recurrent product h W_hhᵀ of a sequence runs on W_hh transposed
@@ -732,7 +733,7 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
     step_grads sg = {cell, g, x, save, y, h0, c0, dy, peep, peep ? dp[4] : NULL, dxp, dhp, dhs, dh, dc, 0, dir, 1};
     /* dh += dhp_t W_hh: op(B) = W_hh (GH × H), packed once for every step */
     const sa_gemm_bp bp = {0, 0, H, GH, dense ? g->T * GH : GH, H, H, 1.0f, 1.0f, w->wt, Whh};
-    const int bpk = sa_gemm_bpack_use(0, g->B, H, GH);
+    const int gv = gemv_path(g), bpk = !gv && sa_gemm_bpack_use(0, g->B, H, GH);
     if (bpk)
         sa_gemm_bpack(0, H, GH, Whh, H, w->wt);
     int lp = peep || g->B == 1 ? 1 : sa_loop_parts(g->B, (double)g->B * GH * H, g->T);
@@ -753,7 +754,9 @@ SA_CLONES static void backward_dir(sa_op_ctx *c, const rnn_dims *g, const rnn_ws
             sa_pool_run(sg.parts, grads_part, &sg);
         else
             grads_part(&sg, 0);
-        if (bpk)
+        if (gv) // dh += dhp_t W_hh, W_hh's columns in alternate orders as forward's rows
+            sa_vecmat_avx512(GH, H, 1.0f, dense ? dhp + (size_t)t_all * GH : dhs, Whh, H, 1.0f, dh, s & 1);
+        else if (bpk)
             sa_gemm_bpacked(&bp, g->B, dense ? dhp + (size_t)t_all * GH : dhs, dh);
         else if (dense) // dh += dhp[:, t] W_hh
             sa_gemm(0, 0, g->B, H, GH, 1.0f, dhp + (size_t)t_all * GH, g->T * GH, Whh, H, 1.0f, dh, H);

@@ -177,6 +177,61 @@ static void gemv(void)
     printf("gemv kernel: worst relative error %.3g\n", worst);
 }
 
+/* sa_vecmat_avx512 (y = beta y + alpha xᵀW) against double precision:
+ * column counts around its 16-wide vectors and 128-wide blocks, K odd and
+ * even (its two interleaved sums), beta 0 over NaN; y past N untouched; the
+ * blocks taken from the end give the same bits. */
+static void vecmat(void)
+{
+    static const int ns[] = {1, 15, 16, 17, 64, 127, 128, 129, 200, 512}, ks[] = {1, 2, 3, 16, 17, 192, 1536};
+    unsigned seed = 11;
+    double worst = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+            for (int v = 0; v < 2; v++) {
+                int N = ns[a], K = ks[b], ldw = N + 3, pad = 5;
+                float alpha = v ? -0.75f : 1.0f, beta = v ? 0.5f : 0.0f;
+                float *W = malloc(sizeof(float) * (size_t)K * ldw), *x = malloc(sizeof(float) * (size_t)K);
+                float *y = malloc(sizeof(float) * (size_t)(N + pad)), *yb = malloc(sizeof(float) * (size_t)(N + pad));
+                float *y0 = malloc(sizeof(float) * (size_t)(N + pad));
+                for (int i = 0; i < K * ldw; i++)
+                    W[i] = frand(&seed);
+                for (int i = 0; i < K; i++)
+                    x[i] = frand(&seed);
+                for (int i = 0; i < N + pad; i++)
+                    y0[i] = y[i] = yb[i] = beta == 0.0f || i >= N ? NAN : frand(&seed);
+                sa_vecmat_avx512(K, N, alpha, x, W, ldw, beta, y, 0);
+                sa_vecmat_avx512(K, N, alpha, x, W, ldw, beta, yb, 1);
+                if (memcmp(y, yb, sizeof(float) * (size_t)N) != 0) {
+                    failures++;
+                    printf("FAIL vecmat %dx%d: blocks from the end give other bits\n", K, N);
+                }
+                for (int j = N; j < N + pad; j++)
+                    if (!isnan(y[j]) || !isnan(yb[j])) {
+                        failures++;
+                        printf("FAIL vecmat %dx%d: y[%d] past the end written\n", K, N, j);
+                        break;
+                    }
+                for (int j = 0; j < N; j++) {
+                    double s = 0, mag = 0;
+                    for (int k = 0; k < K; k++) {
+                        s += (double)x[k] * W[(size_t)k * ldw + j];
+                        mag += fabs((double)x[k] * W[(size_t)k * ldw + j]);
+                    }
+                    double want = alpha * s + (beta != 0.0f ? beta * (double)y0[j] : 0.0);
+                    double e = fabs(y[j] - want) / (fabs(alpha) * mag + fabs(beta * (double)y0[j]) + 1e-30);
+                    if (!(e <= worst))
+                        worst = e;
+                }
+                free(W), free(x), free(y), free(yb), free(y0);
+            }
+    if (!(worst < 1e-6)) {
+        failures++;
+        printf("FAIL vecmat: worst relative error %.3g\n", worst);
+    }
+    printf("vecmat kernel: worst relative error %.3g\n", worst);
+}
+
 /* The product split over the pool: by columns (N >= 128) and by rows, more
  * threads than parts, uneven parts. */
 static double threaded_sweep(unsigned seed)
@@ -323,6 +378,7 @@ int main(void)
         sa_gemm_avx512_form(-1);
         prepacked();
         gemv();
+        vecmat();
         threaded();
     }
     if (sa_gemm_avx512_enable(0) != 0 || sa_gemm_avx512_ok() != 0) {
