@@ -219,6 +219,37 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 #define SA_CLONES
 #endif
 
+/* Our AVX-512 kernels (kernels/gemm_avx512.c, vmath_avx512.c) are built on
+ * x86-64 Linux with GCC or clang; each family has an on/off switch, `*flag`:
+ * −1 until first asked, then 0 or 1, read and written atomically (models run
+ * on any thread). sa_avx512_set turns it on where enable and the CPU has
+ * AVX-512F, else off, and returns the new value; sa_avx512_get decides on
+ * first use. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define SA_HAVE_AVX512 1
+#else
+#define SA_HAVE_AVX512 0
+#endif
+static inline int sa_avx512_set(int *flag, int enable)
+{
+    int v = 0;
+#if SA_HAVE_AVX512
+    if (enable) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+#else
+    (void)enable;
+#endif
+    __atomic_store_n(flag, v, __ATOMIC_RELAXED);
+    return v;
+}
+static inline int sa_avx512_get(int *flag)
+{
+    int v = __atomic_load_n(flag, __ATOMIC_RELAXED);
+    return v < 0 ? sa_avx512_set(flag, 1) : v;
+}
+
 /* Before a loop over one unit j of several gate blocks of one buffer
  * (buf[k·H + j]): the blocks never overlap, but GCC cannot prove it and gives
  * up on vectorising when that needs more than 10 run-time alias checks. */

@@ -29,31 +29,14 @@
 #define NC 64  /* columns per B panel: two blocks */
 #define MC 384 /* rows of A kept in L2 per pass (384 × 128 floats: 192 KB) */
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
-#define SA_HAVE_AVX512 1
+#if SA_HAVE_AVX512
 #include <immintrin.h>
-#else
-#define SA_HAVE_AVX512 0
 #endif
 
-/* -1 until the first product decides; then 0 (the BLAS) or 1 (the kernel).
- * Read and written atomically: models may run on several threads at once. */
+/* -1 until the first product decides; then 0 (the BLAS) or 1 (the kernel) */
 static int use_simd = -1;
 
-int sa_gemm_avx512_enable(int enable)
-{
-    int v = 0;
-#if SA_HAVE_AVX512
-    if (enable) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-#else
-    (void)enable;
-#endif
-    __atomic_store_n(&use_simd, v, __ATOMIC_RELAXED);
-    return v;
-}
+int sa_gemm_avx512_enable(int enable) { return sa_avx512_set(&use_simd, enable); }
 
 #if SA_HAVE_AVX512
 #define AVX512 __attribute__((target("avx512f")))
@@ -539,11 +522,7 @@ int sa_cpu_has_avx512(void)
 #endif
 }
 
-int sa_gemm_avx512_ok(void)
-{
-    int simd = __atomic_load_n(&use_simd, __ATOMIC_RELAXED);
-    return simd < 0 ? sa_gemm_avx512_enable(1) : simd;
-}
+int sa_gemm_avx512_ok(void) { return sa_avx512_get(&use_simd); }
 
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
                     int incy, int from_end)

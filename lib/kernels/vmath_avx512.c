@@ -13,36 +13,15 @@
  * portable loops in the last bit (fused operations). */
 #include "../internal.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
-#define SA_HAVE_AVX512 1
-#include <immintrin.h>
-#else
-#define SA_HAVE_AVX512 0
-#endif
-
-/* -1 until first asked, then 0 or 1; atomically: models run on any thread */
-static int use_simd = -1;
-
-int sa_vmath_avx512_enable(int enable)
-{
-    int v = 0;
 #if SA_HAVE_AVX512
-    if (enable) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-#else
-    (void)enable;
+#include <immintrin.h>
 #endif
-    __atomic_store_n(&use_simd, v, __ATOMIC_RELAXED);
-    return v;
-}
 
-int sa_vmath_avx512_ok(void)
-{
-    int simd = __atomic_load_n(&use_simd, __ATOMIC_RELAXED);
-    return simd < 0 ? sa_vmath_avx512_enable(1) : simd;
-}
+static int use_simd = -1; /* sa_avx512_set / sa_avx512_get (internal.h) */
+
+int sa_vmath_avx512_enable(int enable) { return sa_avx512_set(&use_simd, enable); }
+
+int sa_vmath_avx512_ok(void) { return sa_avx512_get(&use_simd); }
 
 #if SA_HAVE_AVX512
 #define AVX512 __attribute__((target("avx512f")))
