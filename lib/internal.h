@@ -230,17 +230,20 @@ sa_status sa_optim_set_state(sa_optim *o, const sa_optim_state *st);
 #else
 #define SA_HAVE_AVX512 0
 #endif
+/* 1 if the CPU has AVX-512F, whether or not the kernels are enabled: for
+ * decisions that size buffers, which must not change between calls. */
+static inline int sa_cpu_has_avx512(void)
+{
+#if SA_HAVE_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
 static inline int sa_avx512_set(int *flag, int enable)
 {
-    int v = 0;
-#if SA_HAVE_AVX512
-    if (enable) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-#else
-    (void)enable;
-#endif
+    int v = enable ? sa_cpu_has_avx512() : 0;
     __atomic_store_n(flag, v, __ATOMIC_RELAXED);
     return v;
 }
@@ -316,9 +319,7 @@ void sa_gemm_avx512(int transA, int transB, int M, int N, int K, float alpha, co
                     const float *B, int ldb, float beta, float *C, int ldc);
 int sa_gemm_avx512_ok(void);
 int sa_gemm_avx512_enable(int enable);
-/* 1 if the CPU has AVX-512F, whether or not the kernel is enabled: for
- * decisions that size buffers, which must not change between calls. */
-int sa_cpu_has_avx512(void);
+/* sa_cpu_has_avx512(): above, with the switches. */
 /* Which of the kernel's two forms products use: -1 (the default) lets each
  * product choose, 1 forces the packed form (A and B copied into panels, in a
  * per-thread space kept for the thread's life), 0 the in-place one (A read

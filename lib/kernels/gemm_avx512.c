@@ -512,16 +512,6 @@ AVX512 static void vecmat_cols(int K, int N, float alpha, const float *x, const 
 }
 #endif
 
-int sa_cpu_has_avx512(void)
-{
-#if SA_HAVE_AVX512
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
-
 int sa_gemm_avx512_ok(void) { return sa_avx512_get(&use_simd); }
 
 void sa_gemv_avx512(int n, int K, float alpha, const float *W, int ldw, const float *x, float beta, float *y,
